@@ -1,0 +1,180 @@
+"""Saved responses (what a browser or an earlier run stored) to records, for `wzmon parse/import`.
+
+Recognised: getIndex JSON (timeline, search, profile), comments/hotflow JSON, weibo.com
+buildComments JSON, statuses/extend JSON, statuses/show JSON, repostTimeline JSON, s.weibo.com
+search HTML, weibo.cn comment HTML. Relative dates ("5分钟前") are resolved against the file's
+modification time unless a fetch time is given. Anything else raises `UnreadableFileError`
+naming the file and why.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from crawler.exceptions import MalformedError, TimeFormatError, UnreadableFileError
+from crawler.parsers import (
+    parse_build_comments,
+    parse_hotflow,
+    parse_index,
+    parse_long_text,
+    parse_reposts,
+    parse_search_html,
+    parse_weibo_cn_comments,
+)
+from crawler.text import clean_html
+from crawler.types import Comment, Post, RawResponse, User
+
+KINDS = ("getIndex", "hotflow", "buildComments", "extend", "show", "reposts", "search_html", "comment_html")
+_MID_IN_NAME = re.compile(r"(?<!\d)(\d{16})(?!\d)")
+
+
+@dataclass
+class ParsedFile:
+    """Records found in one file, the file as a RawResponse, and which shape it was."""
+
+    items: list[Post | Comment]
+    raw: RawResponse
+    kind: str
+    long_text: str | None = None  # statuses/extend: the full text (clean)
+    user: User | None = None  # getIndex profile containers
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def posts(self) -> list[Post]:
+        return [i for i in self.items if isinstance(i, Post)]
+
+
+def _read(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableFileError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise UnreadableFileError(str(path), "is a directory, not a saved response") from None
+    except OSError as exc:
+        raise UnreadableFileError(str(path), f"cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            raise UnreadableFileError(str(path), "is gzip-compressed but the archive is damaged") from None
+    if not data.strip():
+        raise UnreadableFileError(str(path), "is empty")
+    return data
+
+
+def _decode(data: bytes, path: Path) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFileError(str(path), "is neither UTF-8 nor GB18030 text")
+
+
+def _mid_hint(path: Path) -> str | None:
+    m = _MID_IN_NAME.search(path.name)
+    return m.group(1) if m else None
+
+
+def parse_file(path: str | Path, *, fetched_at: datetime | None = None, parent_id: str | None = None) -> ParsedFile:
+    """Detect the file's shape and parse it. `parent_id`: the post a comment file belongs to, when the
+    file does not say (defaults to a 16-digit id in the file name)."""
+    p = Path(path)
+    data = _read(p)
+    when = fetched_at or datetime.fromtimestamp(p.stat().st_mtime, tz=timezone.utc)
+    text = _decode(data, p)
+    head = text.lstrip()[:1]
+    ctype = "application/json" if head in ("{", "[") else "text/html" if head == "<" else \
+        (mimetypes.guess_type(p.name)[0] or "application/octet-stream")
+    raw = RawResponse(url=p.resolve().as_uri(), status=200, content_type=ctype, fetched_at=when, body=data)
+    parent = parent_id or _mid_hint(p)
+    try:
+        if head in ("{", "["):
+            return _parse_json(text, raw, p, parent)
+        if head == "<":
+            return _parse_html(text, raw, p, parent)
+    except (MalformedError, TimeFormatError) as exc:
+        raise UnreadableFileError(str(p), f"looks like a Weibo response but does not parse: {exc}") from None
+    raise UnreadableFileError(str(p), "is neither JSON nor HTML; expected a saved m.weibo.cn / s.weibo.com / "
+                                      "weibo.cn response")
+
+
+def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> ParsedFile:
+    try:
+        payload: Any = json.loads(text)
+    except ValueError as exc:
+        raise UnreadableFileError(str(p), f"JSON is broken or cut short ({exc})") from None
+    if not isinstance(payload, dict):
+        raise UnreadableFileError(str(p), "JSON is a list, not a Weibo answer object ({\"ok\":..., \"data\":...})")
+    ok = payload.get("ok")
+    if ok in (-100, "-100"):
+        raise UnreadableFileError(str(p), "is a login/captcha answer (ok:-100), not data: save it while logged in")
+    if ok in (0, "0") and not payload.get("data"):
+        raise UnreadableFileError(str(p), f"is an empty answer (ok:0 {payload.get('msg') or ''}), no records in it")
+    when = raw.fetched_at
+    data = payload.get("data")
+    if isinstance(data, dict):
+        if "cards" in data or "userInfo" in data:
+            page = parse_index(payload, when)
+            return ParsedFile(list(page.posts), raw, "getIndex", user=page.user)
+        if "longTextContent" in data:
+            html = parse_long_text(payload)
+            return ParsedFile([], raw, "extend", long_text=clean_html(html).text)
+        if isinstance(data.get("data"), list):
+            rows = data["data"]
+            if rows and isinstance(rows[0], dict) and ("mblogtype" in rows[0] or "retweeted_status" in rows[0]
+                                                         or "reposts_count" in rows[0]):
+                return ParsedFile(list(parse_reposts(payload, when).posts), raw, "reposts")
+            if "max" in data and "max_id" not in data:
+                return ParsedFile(list(parse_reposts(payload, when).posts), raw, "reposts")
+            page = parse_hotflow(payload, when, parent)
+            return ParsedFile(list(page.flat()), raw, "hotflow")
+        if ("id" in data or "mid" in data) and "created_at" in data:
+            return ParsedFile([Post.from_payload(data, when)], raw, "show")
+    if isinstance(data, list) and "max_id" in payload:
+        page = parse_build_comments(payload, when, parent)
+        flat: list[Post | Comment] = []
+        for c in page.comments:
+            flat.extend(c.flatten())
+        return ParsedFile(flat, raw, "buildComments")
+    if ("id" in payload or "mid" in payload) and "created_at" in payload and "text" in payload:
+        return ParsedFile([Post.from_payload(payload, when)], raw, "show")  # weibo.com ajax/statuses/show
+    keys = ", ".join(sorted(payload)[:8])
+    raise UnreadableFileError(str(p), f"is JSON but not a Weibo answer we know (top-level keys: {keys})")
+
+
+def _parse_html(text: str, raw: RawResponse, p: Path, parent: str | None) -> ParsedFile:
+    low = text[:200000]
+    if "card-wrap" in low or "card-no-result" in low:
+        page = parse_search_html(text, raw.fetched_at)
+        return ParsedFile(list(page.posts), raw, "search_html")
+    if re.search(r'id=["\']C_\d+', low) or re.search(r'id=["\']M_[0-9A-Za-z]+', low):
+        cpage = parse_weibo_cn_comments(text, raw.fetched_at, parent)
+        return ParsedFile(list(cpage.comments), raw, "comment_html")
+    if "passport.weibo" in low or "登录" in low[:5000]:
+        raise UnreadableFileError(str(p), "is a Weibo login page, not data: save the page while logged in")
+    raise UnreadableFileError(str(p), "is HTML but neither an s.weibo.com search result (div.card-wrap) nor a "
+                                      "weibo.cn comment page (div.c#C_…)")
+
+
+def item_json(item: Post | Comment) -> dict:
+    """The `wzmon parse` line for one record."""
+    from crawler.timeparse import iso
+
+    if isinstance(item, Post):
+        return {"id": item.id, "mid": item.mid, "bid": item.bid, "created_at": iso(item.created_at),
+                "user_id": item.user_id, "screen_name": item.screen_name, "text": item.text,
+                "mentions": item.mentions, "is_long_text": item.is_long_text, "reposted_id": item.reposted_id,
+                "source_url": item.source_url, "item_type": item.item_type}
+    return {"id": item.id, "mid": item.raw.get("mid") and str(item.raw.get("mid")) or item.id, "bid": None,
+            "created_at": iso(item.created_at), "user_id": item.user_id, "screen_name": item.screen_name,
+            "text": item.text, "mentions": item.mentions, "is_long_text": False, "reposted_id": None,
+            "source_url": item.source_url, "item_type": "comment", "parent_id": item.post_id,
+            "reply_to_id": item.reply_to_id}

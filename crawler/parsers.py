@@ -1,0 +1,309 @@
+"""Response bodies to records: the m.weibo.cn JSON shapes and the two HTML pages we read.
+
+Shared by the live client and by `wzmon parse/import`, so a saved file and a fetched page give the
+same records. Functions take the decoded payload (or HTML text) and the fetch time; they raise
+`MalformedError` naming what is missing when the shape is not the one expected.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator
+
+from bs4 import BeautifulSoup, Tag
+
+from crawler.constants import POST_CARD_TYPE
+from crawler.counts import parse_count, parse_count_or_zero
+from crawler.exceptions import MalformedError, TimeFormatError
+from crawler.ids import bid_to_mid, looks_like_mid, mid_to_bid
+from crawler.text import clean_html
+from crawler.timeparse import parse_created_at
+from crawler.types import Comment, Post, User, post_url
+
+_UID_IN_HREF = re.compile(r"weibo\.(?:com|cn)/(?:u/)?(\d{5,})|^/u/(\d{5,})")
+_XML_PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>")
+_BID_IN_HREF = re.compile(r"weibo\.com/(\d+)/([0-9A-Za-z]{8,10})")
+
+
+def _data(payload: Any, what: str) -> dict:
+    if not isinstance(payload, dict):
+        raise MalformedError(f"{what}: expected a JSON object, got {type(payload).__name__}")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise MalformedError(f"{what}: no `data` object in the response")
+    return data
+
+
+def iter_mblogs(cards: list) -> Iterator[dict]:
+    """Every `mblog` in getIndex cards, including those nested in `card_group` (search pages)."""
+    for card in cards or []:
+        if not isinstance(card, dict):
+            continue
+        if card.get("card_type") in (POST_CARD_TYPE, str(POST_CARD_TYPE)) and isinstance(card.get("mblog"), dict):
+            yield card["mblog"]
+        group = card.get("card_group")
+        if isinstance(group, list):
+            yield from iter_mblogs(group)
+
+
+@dataclass
+class IndexPage:
+    posts: list[Post]
+    since_id: str | None  # timeline paging: next page's since_id
+    page: int | None  # search paging
+    user: User | None = None
+
+
+def parse_index(payload: Any, fetched_at: datetime | None) -> IndexPage:
+    """A getIndex answer (timeline, search, or profile container)."""
+    data = _data(payload, "getIndex")
+    cards = data.get("cards")
+    if cards is None and "userInfo" not in data:
+        raise MalformedError("getIndex: `data` has neither `cards` nor `userInfo`")
+    if cards is not None and not isinstance(cards, list):
+        raise MalformedError(f"getIndex: `data.cards` is {type(cards).__name__}, not a list")
+    posts = [Post.from_payload(m, fetched_at) for m in iter_mblogs(cards or [])]
+    info = data.get("cardlistInfo") if isinstance(data.get("cardlistInfo"), dict) else {}
+    since = info.get("since_id")
+    user = User.from_payload(data["userInfo"]) if isinstance(data.get("userInfo"), dict) else None
+    page = info.get("page")
+    return IndexPage(posts, str(since) if since not in (None, "", 0, "0") else None,
+                     int(page) if isinstance(page, (int, str)) and str(page).isdigit() else None, user)
+
+
+@dataclass
+class CommentPage:
+    comments: list[Comment]  # top level, replies inside
+    max_id: int
+    max_id_type: int
+
+    def flat(self) -> list[Comment]:
+        out: list[Comment] = []
+        for c in self.comments:
+            out.extend(c.flatten())
+        return out
+
+
+def parse_hotflow(payload: Any, fetched_at: datetime | None, post_id: str | None) -> CommentPage:
+    """comments/hotflow: `data.data[]` and the next `max_id` (0 = last page)."""
+    data = _data(payload, "hotflow")
+    rows = data.get("data")
+    if not isinstance(rows, list):
+        raise MalformedError("hotflow: `data.data` is not a list of comments")
+    comments = [Comment.from_payload(r, fetched_at, post_id) for r in rows if isinstance(r, dict)]
+    return CommentPage(comments, int(parse_count(data.get("max_id")) or 0),
+                       int(parse_count(data.get("max_id_type")) or 0))
+
+
+def parse_build_comments(payload: Any, fetched_at: datetime | None, post_id: str | None) -> CommentPage:
+    """weibo.com ajax/statuses/buildComments: top-level `data[]`, `max_id`."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise MalformedError("buildComments: no `data` list")
+    comments = [Comment.from_payload(r, fetched_at, post_id) for r in payload["data"] if isinstance(r, dict)]
+    return CommentPage(comments, int(parse_count(payload.get("max_id")) or 0), 0)
+
+
+@dataclass
+class RepostPage:
+    posts: list[Post]
+    page_count: int | None  # `data.max`: pages available
+
+
+def parse_reposts(payload: Any, fetched_at: datetime | None) -> RepostPage:
+    data = _data(payload, "repostTimeline")
+    rows = data.get("data")
+    if not isinstance(rows, list):
+        raise MalformedError("repostTimeline: `data.data` is not a list")
+    return RepostPage([Post.from_payload(r, fetched_at) for r in rows if isinstance(r, dict)],
+                      parse_count(data.get("max")))
+
+
+def parse_long_text(payload: Any) -> str:
+    """statuses/extend: the full HTML text in `data.longTextContent`."""
+    data = _data(payload, "statuses/extend")
+    html = data.get("longTextContent")
+    if not isinstance(html, str):
+        raise MalformedError("statuses/extend: no `data.longTextContent`")
+    return html
+
+
+# ---------------------------------------------------------------- HTML: s.weibo.com search results
+
+
+def _uid_from_href(href: str) -> str | None:
+    m = _UID_IN_HREF.search(href or "")
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def _time_link(block: Tag) -> tuple[str, str | None, str | None, str]:
+    """(time text, uid, bid, client) from a `.from` block: the first link is the post's permalink."""
+    links = block.find_all("a")
+    if not links:
+        return block.get_text(" ", strip=True), None, None, ""
+    first = links[0]
+    href = first.get("href", "") or ""
+    m = _BID_IN_HREF.search(href)
+    client = links[1].get_text(" ", strip=True) if len(links) > 1 else ""
+    return first.get_text(" ", strip=True), m.group(1) if m else None, m.group(2) if m else None, client
+
+
+def _own_from_block(content: Tag) -> Tag | None:
+    for block in content.select(".from"):
+        if block.find_parent(class_="card-comment") is None:
+            return block
+    return None
+
+
+def _html_text(p: Tag | None) -> Any:
+    return clean_html(p.decode_contents()) if p is not None else clean_html("")
+
+
+@dataclass
+class SearchHtmlPage:
+    posts: list[Post]
+    has_next: bool
+    no_result: bool
+
+
+def parse_search_html(html: str, fetched_at: datetime | None) -> SearchHtmlPage:
+    """s.weibo.com/weibo result page: `div.card-wrap[mid]` posts, `div.card-no-result`, `a.next`."""
+    soup = BeautifulSoup(html, "lxml")
+    no_result = soup.select_one(".card-no-result") is not None
+    posts: list[Post] = []
+    for wrap in soup.select("div.card-wrap[mid]"):
+        try:
+            posts.append(_search_card(wrap, fetched_at))
+        except (MalformedError, TimeFormatError) as exc:
+            raise MalformedError(f"s.weibo.com card mid={wrap.get('mid')}: {exc}") from None
+    if not posts and not no_result and soup.select_one(".card-wrap") is None:
+        raise MalformedError("not an s.weibo.com result page (no card-wrap, no card-no-result)")
+    return SearchHtmlPage(posts, soup.select_one("a.next") is not None, no_result)
+
+
+def _search_card(wrap: Tag, fetched_at: datetime | None) -> Post:
+    mid = str(wrap.get("mid") or "").strip()
+    if not looks_like_mid(mid):
+        raise MalformedError(f"card-wrap has no numeric mid ({mid!r})")
+    content = wrap.select_one(".content") or wrap
+    name_a = content.select_one(".info a.name") or content.select_one("a.name")
+    screen_name = (name_a.get("nick-name") or name_a.get_text(strip=True)) if name_a else ""
+    uid = _uid_from_href(name_a.get("href", "")) if name_a else None
+    full = None
+    for p in content.select('p[node-type="feed_list_content_full"]'):
+        if p.find_parent(class_="card-comment") is None:
+            full = p
+    short = None
+    for p in content.select('p[node-type="feed_list_content"], p.txt'):
+        if p.find_parent(class_="card-comment") is None:
+            short = p
+            break
+    body = _html_text(full if full is not None else short)
+    from_block = _own_from_block(content)
+    when, uid2, bid, client = _time_link(from_block) if from_block is not None else ("", None, None, "")
+    if not when:
+        raise MalformedError("no time in the card's `.from` block")
+    created = parse_created_at(when, fetched_at)
+    uid = uid or uid2
+    bid = bid or mid_to_bid(mid)
+    retweeted = None
+    rt = wrap.select_one(".card-comment")
+    if rt is not None:
+        retweeted = _search_retweet(rt, fetched_at)
+    counts = {}
+    for a in wrap.select(".card-act li a, .card-act li"):
+        label = a.get_text(" ", strip=True)
+        for key, word in (("reposts_count", "转发"), ("comments_count", "评论"), ("attitudes_count", "赞")):
+            if key not in counts and (word in label or a.get("action-type", "").endswith(
+                    {"reposts_count": "forward", "comments_count": "comment", "attitudes_count": "like"}[key])):
+                counts[key] = parse_count_or_zero(label)
+    payload = {"id": mid, "mid": mid, "bid": bid, "html": str(wrap)[:20000]}
+    return Post(
+        id=mid, mid=mid, bid=bid, created_at=created, user_id=uid, screen_name=screen_name,
+        text=body.text, mentions=body.mentions, topics=body.topics,
+        is_long_text=full is not None, reposted_id=retweeted.id if retweeted else None, retweeted=retweeted,
+        item_type="repost" if retweeted else "post", client=client,
+        reposts_count=counts.get("reposts_count"), comments_count=counts.get("comments_count"),
+        attitudes_count=counts.get("attitudes_count"), source_url=post_url(uid, bid, mid),
+        fetched_at=fetched_at, text_expanded=full is not None, raw=payload,
+    )
+
+
+def _search_retweet(rt: Tag, fetched_at: datetime | None) -> Post | None:
+    from_block = rt.select_one(".from")
+    if from_block is None:
+        return None
+    when, uid, bid, client = _time_link(from_block)
+    if not bid:
+        return None
+    name_a = rt.select_one("a.name") or rt.select_one("a[nick-name]")
+    full = rt.select_one('p[node-type="feed_list_content_full"]')
+    body = _html_text(full if full is not None else rt.select_one("p.txt"))
+    mid = bid_to_mid(bid)
+    try:
+        created = parse_created_at(when, fetched_at)
+    except TimeFormatError:
+        return None
+    return Post(id=mid, mid=mid, bid=bid, created_at=created, user_id=uid,
+                screen_name=(name_a.get("nick-name") or name_a.get_text(strip=True).lstrip("@")) if name_a else "",
+                text=body.text, mentions=body.mentions, topics=body.topics, client=client,
+                source_url=post_url(uid, bid, mid), fetched_at=fetched_at, raw={"id": mid, "bid": bid})
+
+
+# ---------------------------------------------------------------- HTML: weibo.cn comment page
+
+
+@dataclass
+class WeiboCnCommentPage:
+    post_id: str | None
+    comments: list[Comment] = field(default_factory=list)
+    has_next: bool = False
+
+
+def parse_weibo_cn_comments(html: str, fetched_at: datetime | None, post_id: str | None = None) -> WeiboCnCommentPage:
+    """weibo.cn/comment/{bid}: `div.c#C_{id}` comments, the post itself in `div.c#M_{bid}`."""
+    soup = BeautifulSoup(_XML_PROLOG.sub("", html, count=1), "lxml")  # XHTML served with an <?xml ...?> line
+    if post_id is None:
+        head = soup.select_one('div.c[id^="M_"]')
+        if head is not None:
+            try:
+                post_id = bid_to_mid(head["id"][2:])
+            except ValueError:
+                post_id = None
+    blocks = soup.select('div.c[id^="C_"]')
+    if not blocks and soup.select_one('div.c[id^="M_"]') is None:
+        raise MalformedError("not a weibo.cn comment page (no div.c#C_… comments, no div.c#M_… post)")
+    out = []
+    for block in blocks:
+        cid = block["id"][2:]
+        if not cid.isdigit():
+            continue
+        user_a = next((a for a in block.find_all("a", recursive=False)), None)
+        href = user_a.get("href", "") if user_a else ""
+        uid = _uid_from_href(href)
+        ctt = block.select_one("span.ctt")
+        body = _html_text(ctt)
+        text = body.text.lstrip(":：").strip()
+        ct = block.select_one("span.ct")
+        when = ct.get_text(" ", strip=True) if ct else ""
+        try:
+            created = parse_created_at(when, fetched_at)
+        except TimeFormatError as exc:
+            raise MalformedError(f"weibo.cn comment C_{cid}: {exc}") from None
+        likes = None
+        for a in block.find_all("a"):
+            label = a.get_text(strip=True)
+            if label.startswith("赞"):
+                likes = parse_count_or_zero(label)
+        region = ""
+        if "来自" in when:
+            region = when.split("来自", 1)[1].strip()
+        out.append(Comment(
+            id=cid, post_id=post_id, created_at=created, user_id=uid,
+            screen_name=user_a.get_text(strip=True) if user_a else "", text=text, mentions=body.mentions,
+            like_count=likes, source_url=f"https://m.weibo.cn/detail/{post_id}#comment-{cid}" if post_id else "",
+            region=region[:64], fetched_at=fetched_at, topics=body.topics,
+            raw={"id": cid, "html": str(block)[:8000]},
+        ))
+    nxt = any(a.get_text(strip=True) == "下页" for a in soup.select("#pagelist a"))
+    return WeiboCnCommentPage(post_id, out, nxt)

@@ -1,0 +1,334 @@
+"""Core `wzmon` commands: init, accounts, policy, poll, run, import, cases, recompute, demo."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from matrix.db import current_revision, get_engine, open_db, safe_url, session_scope, upgrade
+from matrix.demo import demo_cmd
+from matrix.output import write_rows
+from matrix.timeutil import as_utc, utcnow
+
+CASE_COLUMNS = (
+    "case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at", "first_response_at",
+    "closed_at", "first_response_due", "closure_due", "first_response_working_minutes", "overdue",
+    "overdue_level", "policy_version",
+)
+
+
+def load_policy_or_fail(path: str | None):  # noqa: ANN201 - Policy
+    from matrix.policy import PolicyError, load_policy
+
+    try:
+        return load_policy(path or os.environ.get("WZMON_POLICY") or None)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"policy file {path} does not exist") from exc
+
+
+def parse_when(value: str | None) -> datetime:
+    """--now: ISO 8601; a value without an offset is read as Asia/Shanghai time."""
+    if not value:
+        return utcnow()
+    from matrix.timeutil import SHANGHAI
+
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time like 2026-11-20T17:30 or 2026-11-20T17:30+08:00") from None
+    return as_utc(t if t.tzinfo else t.replace(tzinfo=SHANGHAI))
+
+
+policy_option = click.option("--policy", "policy_path", metavar="FILE", envvar="WZMON_POLICY",
+                             help="Policy TOML (default: the shipped default policy; env WZMON_POLICY).")
+
+
+# ------------------------------------------------------------------------------------------------ init
+@click.command("init")
+@policy_option
+@click.pass_context
+def init_cmd(ctx: click.Context, policy_path: str | None) -> None:
+    """Create the database (or bring its schema up to date)."""
+    from matrix.cases import ensure_policy_version
+
+    url = ctx.obj["db"]
+    engine = open_db(url, create=True)
+    policy = load_policy_or_fail(policy_path)
+    with session_scope(engine) as s:
+        ensure_policy_version(s, policy)
+    click.echo(f"Database ready: {safe_url(url)} (schema {current_revision(engine)}, policy {policy.version})")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the schema to the current version, keeping every row."""
+    engine = get_engine(ctx.obj["db"])
+    before = None
+    try:
+        before = current_revision(engine)
+    except Exception:  # noqa: BLE001 - a new database has no revision yet
+        before = None
+    upgrade(engine)
+    click.echo(f"Schema {before or '(empty)'} -> {current_revision(engine)} on {safe_url(ctx.obj['db'])}")
+
+
+# ------------------------------------------------------------------------------------------------ accounts
+@click.group("accounts")
+def accounts_group() -> None:
+    """The roster of matrix accounts."""
+
+
+@accounts_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--resolve", is_flag=True, help="Look up missing uids from screen names on Weibo.")
+@click.option("--actor", default=lambda: os.environ.get("USER", ""), help="Who is importing (kept in history).")
+@click.pass_context
+def accounts_import(ctx: click.Context, file: str, resolve: bool, actor: str) -> None:
+    """Import or update accounts from a CSV or YAML roster FILE.
+
+    Columns: uid, screen_name, name, department, category, role (coordinator|member), contacts,
+    active_from, active_to. Every row is checked first; one bad row imports nothing.
+    """
+    from matrix.roster import RosterError, import_roster, read_roster
+
+    engine = open_db(ctx.obj["db"])
+    try:
+        rows = read_roster(file)
+        resolver = None
+        if resolve:
+            from crawler.client import WeiboClient
+
+            resolver = WeiboClient(**client_settings()).resolve_screen_name
+        with session_scope(engine) as s:
+            res = import_roster(s, rows, source=file, actor=actor, resolve=resolver)
+    except RosterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{file}: {res.created} created, {res.updated} updated, {res.unchanged} unchanged")
+
+
+@accounts_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def accounts_list(ctx: click.Context, fmt: str) -> None:
+    """List the roster."""
+    from matrix.models import Account
+
+    engine = open_db(ctx.obj["db"])
+    with session_scope(engine) as s:
+        rows = [
+            {"uid": a.uid, "screen_name": a.screen_name, "name": a.name, "department": a.department,
+             "category": a.category, "role": a.role, "contacts": len(a.contacts or [])}
+            for a in s.scalars(select(Account).order_by(Account.role, Account.screen_name))
+        ]
+    write_rows(rows, ["uid", "screen_name", "name", "department", "category", "role", "contacts"], fmt)
+
+
+# ------------------------------------------------------------------------------------------------ policy
+@click.group("policy")
+def policy_group() -> None:
+    """The management rules (policy file)."""
+
+
+@policy_group.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def policy_check(file: str | None) -> None:
+    """Validate a policy FILE (default: the shipped one) and print its limits."""
+    policy = load_policy_or_fail(file)
+    click.echo(f"{file or 'default policy'}: version {policy.version}, sha256 {policy.sha256[:12]}, valid")
+    from matrix.policy import KINDS
+
+    rows = []
+    for kind in KINDS:
+        lim = policy.limits(kind)
+        rows.append({"kind": kind, "opens case": kind in policy.open_kinds,
+                     **{k: str(getattr(lim, k) or "none") for k in ("forward", "first_response", "next_reply", "closure")}})
+    write_rows(rows, ["kind", "opens case", "forward", "first_response", "next_reply", "closure"], "table")
+    year = utcnow().year
+    missing = [y for y in (year, year + 1) if not policy.calendar.covers(y)]
+    if missing:
+        click.echo(f"warning: the working calendar does not know {', '.join(map(str, missing))}: deadlines that "
+                   "fall there cannot be computed until that year's holidays and 调休 days are listed under "
+                   "[calendar] extra_holidays / extra_workdays (or chinesecalendar is upgraded)", err=True)
+
+
+@click.command("recompute")
+@policy_option
+@click.option("--now", "now_text", metavar="TIME", help="Judge as of this time (default: now).")
+@click.pass_context
+def recompute_cmd(ctx: click.Context, policy_path: str | None, now_text: str | None) -> None:
+    """Re-judge every open case under a (changed) policy; each change is recorded as an event."""
+    from matrix.cases import recompute
+
+    engine = open_db(ctx.obj["db"])
+    policy = load_policy_or_fail(policy_path)
+    try:
+        with session_scope(engine) as s:
+            res = recompute(s, policy, parse_when(now_text))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Recomputed {res.cases} open cases under policy {res.policy_version}: "
+               f"{res.changed} changed ({res.seconds:.2f} s)")
+
+
+# ------------------------------------------------------------------------------------------------ cases
+@click.command("cases")
+@click.option("--status", multiple=True, help="Only these statuses (open, responded, closed, awaiting_forward ...).")
+@click.option("--overdue", "only_overdue", is_flag=True, help="Only cases overdue now.")
+@click.option("--account", multiple=True, help="Only cases of this account (uid or screen name).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--limit", type=int, default=None, help="At most this many rows (newest first).")
+@click.pass_context
+def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, account: tuple[str, ...],
+              fmt: str, limit: int | None) -> None:
+    """List cases with their deadlines and whether they are overdue."""
+    from matrix.models import Account, Case
+
+    engine = open_db(ctx.obj["db"])
+    with session_scope(engine) as s:
+        q = select(Case).order_by(Case.opened_at.desc(), Case.id.desc())
+        if status:
+            q = q.where(Case.status.in_(status))
+        if only_overdue:
+            q = q.where(Case.overdue.is_(True))
+        if account:
+            uids = set(s.scalars(select(Account.uid).where(
+                Account.uid.in_(account) | Account.screen_name.in_([a.lstrip("@") for a in account]))))
+            unknown = [a for a in account if a not in uids and not s.scalar(
+                select(func.count()).select_from(Account).where(Account.screen_name == a.lstrip("@")))]
+            if unknown:
+                raise click.ClickException(f"no account {', '.join(unknown)} in the roster (see `wzmon accounts list`)")
+            q = q.where(Case.account_uid.in_(uids))
+        if limit:
+            q = q.limit(limit)
+        rows = [case_row(c) for c in s.scalars(q)]
+    if fmt == "table":
+        cols = ["case_id", "account_uid", "kind", "status", "opened_at", "first_response_due", "overdue", "overdue_level"]
+        write_rows(rows, cols, "table")
+        click.echo(f"{len(rows)} case(s)", err=True)
+    else:
+        write_rows(rows, CASE_COLUMNS, fmt)
+
+
+def case_row(c) -> dict:  # noqa: ANN001 - Case
+    return {
+        "case_id": c.id, "post_id": c.post_id, "account_uid": c.account_uid, "kind": c.kind, "status": c.status,
+        "opened_at": c.opened_at, "forwarded_at": c.forwarded_at, "first_response_at": c.first_response_at,
+        "closed_at": c.closed_at, "first_response_due": c.first_response_due, "closure_due": c.closure_due,
+        "first_response_working_minutes": c.first_response_working_minutes, "overdue": bool(c.overdue),
+        "overdue_level": c.overdue_level, "policy_version": c.policy_version,
+    }
+
+
+# ------------------------------------------------------------------------------------------------ crawling
+def client_settings(base_url: str | None = None, rpm: float | None = None, cookie_file: str | None = None) -> dict:
+    """WeiboClient keyword arguments from options and environment (the cookie is never printed)."""
+    from crawler.budget import RequestBudget
+
+    base = base_url or os.environ.get("WZMON_WEIBO_BASE") or None
+    settings: dict = {"budget": RequestBudget(per_minute=rpm or float(os.environ.get("WZMON_RPM", "30")), burst=3, jitter=0.2)}
+    if base:
+        settings["base_url"] = base.rstrip("/")
+        settings["search_base_url"] = base.rstrip("/")
+    cookie = None
+    path = cookie_file or os.environ.get("WZMON_WEIBO_COOKIE_FILE")
+    if path:
+        try:
+            cookie = Path(path).expanduser().read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise click.ClickException(f"cannot read cookie file {path}: {exc.strerror}") from exc
+    cookie = cookie or os.environ.get("WZMON_WEIBO_COOKIE") or None
+    if cookie:
+        settings["cookie"] = cookie
+    return settings
+
+
+crawl_options = [
+    click.option("--base-url", metavar="URL", help="Weibo base URL (env WZMON_WEIBO_BASE; e.g. the fake server)."),
+    click.option("--rpm", type=float, help="Site-wide request budget per minute (env WZMON_RPM, default 30)."),
+    click.option("--cookie-file", metavar="FILE", help="File holding the Weibo cookie (env WZMON_WEIBO_COOKIE_FILE "
+                 "or WZMON_WEIBO_COOKIE); never logged."),
+    policy_option,
+]
+
+
+def with_crawl_options(f):  # noqa: ANN001, ANN201
+    for opt in reversed(crawl_options):
+        f = opt(f)
+    return f
+
+
+@click.command("poll")
+@click.option("--once", is_flag=True, required=True, help="One pass over every source, then exit.")
+@with_crawl_options
+@click.pass_context
+def poll_cmd(ctx: click.Context, once: bool, base_url: str | None, rpm: float | None, cookie_file: str | None,
+             policy_path: str | None) -> None:
+    """Poll every source once (mentions, timelines, open cases' comments and reposts)."""
+    from matrix.pollstore import build_poller
+
+    engine = open_db(ctx.obj["db"])
+    poller = build_poller(engine, load_policy_or_fail(policy_path), client_settings(base_url, rpm, cookie_file))
+    summary = poller.poll_once()
+    click.echo(str(summary))
+
+
+@click.command("run")
+@with_crawl_options
+@click.option("--tick-minutes", type=float, default=5, show_default=True, help="How often the SLA clock runs.")
+@click.option("--poller-id", metavar="NAME", envvar="WZMON_POLLER_ID", help="This poller's name in leases and "
+              "`wzmon status` (default host:pid). Run several `wzmon run` side by side: they share sources and budget.")
+@click.option("--lease-seconds", type=float, default=120, show_default=True,
+              help="A dead poller's sources go to the others after this long.")
+@click.option("--interval", "interval_seconds", type=float, default=60, show_default=True, help="Seconds between passes.")
+@click.option("--no-leases", is_flag=True, help="Single poller, in-process budget (no lease or budget rows).")
+@click.pass_context
+def run_cmd(ctx: click.Context, base_url: str | None, rpm: float | None, cookie_file: str | None,
+            policy_path: str | None, tick_minutes: float, poller_id: str | None, lease_seconds: float,
+            interval_seconds: float, no_leases: bool) -> None:
+    """Run the scheduled poller until interrupted."""
+    from matrix.pollstore import run_forever
+
+    engine = open_db(ctx.obj["db"])
+    run_forever(engine, load_policy_or_fail(policy_path), client_settings(base_url, rpm, cookie_file), tick_minutes,
+                interval_seconds, poller_id=poller_id, lease_seconds=lease_seconds, leased=not no_leases)
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@policy_option
+@click.pass_context
+def import_cmd(ctx: click.Context, files: tuple[str, ...], policy_path: str | None) -> None:
+    """Ingest saved Weibo responses (getIndex/hotflow/extend JSON, s.weibo.com or weibo.cn HTML)."""
+    from crawler.exceptions import WeiboError
+    from crawler.importer import parse_file
+    from matrix.ingest import Ingestor
+
+    engine = open_db(ctx.obj["db"])
+    ingestor = Ingestor(engine, load_policy_or_fail(policy_path))
+    failed = 0
+    for f in files:
+        try:
+            parsed = parse_file(f)
+        except (WeiboError, OSError) as exc:
+            click.echo(f"{f}: cannot import: {exc}", err=True)
+            failed += 1
+            continue
+        res = ingestor.store_page(f"import:{Path(f).name}", parsed.as_page(), cursor=None)
+        click.echo(f"{f}: {parsed.kind}, {res.seen_items} items, {res.new_items} new, {len(res.cases_touched)} cases touched")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(files)} file(s) could not be imported; the others were kept")
+
+
+COMMANDS = [init_cmd, db_group, accounts_group, policy_group, poll_cmd, run_cmd, import_cmd, cases_cmd, recompute_cmd,
+            demo_cmd]

@@ -1,0 +1,228 @@
+"""From crawled pages to stored, scored posts and up-to-date cases, one transaction per page.
+
+A page's raw response, its new items (upserted on post id, so re-polls and several pollers never
+double a post), their sentiment and kind, the cases they open or move, and the source's cursor are
+committed together: a poller killed mid-batch loses nothing and, restarted, doubles nothing.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from crawler.store import decayed_rate
+from matrix.cases import process_items, sweep
+from matrix.db import session_scope
+from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
+from matrix.timeutil import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+POST_COLUMNS = frozenset(c.key for c in Post.__table__.columns)
+
+
+@dataclass
+class StoreResult:
+    source_key: str
+    new_items: int = 0
+    seen_items: int = 0
+    cases_touched: set[int] = field(default_factory=set)
+
+
+def flatten_items(items: Iterable[Any]) -> list[Any]:
+    """Items, the originals they repost, and comment replies, each once, originals first."""
+    out: dict[str, Any] = {}
+
+    def add(item: Any) -> None:
+        retweeted = getattr(item, "retweeted", None)
+        if retweeted is not None:
+            add(retweeted)
+        if item.id not in out:
+            out[item.id] = item
+        for reply in getattr(item, "replies", None) or []:
+            add(reply)
+
+    for item in items:
+        add(item)
+    return list(out.values())
+
+
+def _insert(session: Session):  # noqa: ANN202 - dialect insert construct
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(Post)
+    if name == "sqlite":
+        return sqlite.insert(Post)
+    return None
+
+
+def store_raw(session: Session, source_key: str, raw: Any) -> int:
+    """Keep the original response gzip-compressed; returns its id."""
+    row = RawResponse(
+        source_key=source_key, url=str(raw.url), status=int(raw.status or 0), content_type=str(raw.content_type or "")[:128],
+        fetched_at=as_utc(raw.fetched_at) or utcnow(), encoding="gzip", body=gzip.compress(bytes(raw.body or b""), 6),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def known_ids(session: Session, items: Sequence[Any]) -> set[str]:
+    """Ids among ITEMS already stored."""
+    return set(session.scalars(select(Post.id).where(Post.id.in_([i.id for i in items])))) if items else set()
+
+
+def upsert_items(session: Session, items: Sequence[Any], raw_id: int | None, scorer: Any,
+                 known: set[str]) -> list[str]:
+    """Insert items not in KNOWN (ON CONFLICT DO NOTHING for racing writers); returns the ids inserted."""
+    rows = []
+    for item in items:
+        row = {k: v for k, v in item.to_row().items() if k in POST_COLUMNS}
+        row["raw_id"] = raw_id
+        rows.append(row)
+    if not rows:
+        return []
+    fresh = [r for r in rows if r["id"] not in known]
+    if not fresh:
+        return []
+    if scorer is not None:
+        texts = [r["text"] or "" for r in fresh]
+        scores = scorer.score_many(texts)
+        kinds = scorer.kinds(texts)
+        for r, s, k in zip(fresh, scores, kinds):
+            r.update(sentiment_label=s.label, sentiment_score=float(s.score),
+                     sentiment_confidence=float(s.confidence), post_kind=k)
+    stmt = _insert(session)
+    if stmt is None:  # other engines: plain insert of what we did not see (single writer)
+        session.execute(Post.__table__.insert(), fresh)
+        return [r["id"] for r in fresh]
+    inserted = session.execute(stmt.values(fresh).on_conflict_do_nothing(index_elements=["id"]).returning(Post.id))
+    return [r[0] for r in inserted]
+
+
+def advance_cursor(session: Session, source_key: str, cursor: dict | None,
+                   polled_at: datetime, new_items: int, requests: int, last_item_at: datetime | None,
+                   new_created: list[datetime] | None = None) -> None:
+    """Move the source's cursor in the caller's transaction (so it never runs ahead of its posts)."""
+    row = session.get(PollCursor, source_key) or new_cursor_row(session, source_key)
+    if cursor is not None:
+        row.cursor = dict(cursor)
+    # crawler.store.decayed_rate takes the new items' creation times (it weighs each by its age)
+    row.activity_rate = decayed_rate(float(row.activity_rate or 0.0), as_utc(row.last_polled_at), polled_at,
+                                     list(new_created or []))
+    row.cooldown_until = None
+    row.consecutive_errors = 0
+    row.last_polled_at = polled_at
+    if new_items:
+        row.last_new_at = polled_at
+    if last_item_at is not None and (row.last_item_at is None or last_item_at > as_utc(row.last_item_at)):
+        row.last_item_at = last_item_at
+    row.items_total = (row.items_total or 0) + new_items
+    row.requests_total = (row.requests_total or 0) + requests
+    row.last_error = ""
+
+
+CASES_LOCK = 0x777A6D6F6E  # "wzmon": the advisory lock key that serialises case updates on PostgreSQL
+
+
+def lock_cases(session: Session) -> None:
+    """Serialise case derivation across pollers (PostgreSQL: a transaction advisory lock).
+
+    Cases are derived from their whole thread; two pollers storing two items of one thread at once
+    would each derive from a snapshot missing the other's item, and the later commit would win with
+    stale facts. Held to the end of the transaction; posts are still inserted in parallel before it.
+    SQLite needs nothing: it has one writer at a time already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CASES_LOCK})
+
+
+def new_cursor_row(session: Session, source_key: str) -> PollCursor:
+    """A source's cursor row, seen for the first time (added to the session)."""
+    kind, target = split_source_key(source_key)
+    row = PollCursor(source_key=source_key, kind=kind, target=target, cursor={}, items_total=0,
+                     requests_total=0, errors_total=0, consecutive_errors=0, activity_rate=0.0)
+    session.add(row)
+    return row
+
+
+def split_source_key(source_key: str) -> tuple[str, str]:
+    kind, _, target = source_key.partition(":")
+    return kind, target
+
+
+class Ingestor:
+    """Stores pages for the poller and the importer, scores what is new and keeps cases current."""
+
+    def __init__(self, engine: Engine, policy: Any, scorer: Any | None = None):
+        self.engine = engine
+        self.policy = policy
+        if scorer is None:
+            import sentiment
+
+            scorer = sentiment.get_model("default")
+        self.scorer = scorer
+
+    def store_page(self, source_key: str, page: Any, cursor: dict | None = None, *,
+                   now: datetime | None = None, guard: Callable[[Session], None] | None = None) -> StoreResult:
+        """Commit PAGE (raw response, items, cases) and advance SOURCE_KEY's cursor, all or nothing.
+
+        GUARD(session), if given, runs first inside the same transaction and may raise to store nothing
+        (a poller checks there that it still holds the source's lease, see `matrix.leases`).
+        """
+        result = StoreResult(source_key)
+        fetched = as_utc(page.raw.fetched_at) if page.raw is not None else None
+        now = as_utc(now) or fetched or utcnow()
+        with session_scope(self.engine) as session:
+            if guard is not None:
+                guard(session)
+            items = flatten_items(page.items)
+            result.seen_items = len(items)
+            # the original response is kept beside the records it brought; empty polls are only counted
+            raw_id = None
+            known = known_ids(session, items)
+            if page.raw is not None and len(known) < len({i.id for i in items}):
+                raw_id = store_raw(session, source_key, page.raw)
+                for extra in getattr(page, "extras", None) or []:
+                    store_raw(session, source_key, extra)
+            new_ids = upsert_items(session, items, raw_id, self.scorer, known)
+            result.new_items = len(new_ids)
+            if new_ids:
+                lock_cases(session)
+                new_posts = list(session.scalars(select(Post).where(Post.id.in_(new_ids))))
+                result.cases_touched = process_items(session, new_posts, self.policy, now)
+            last_item_at = max((as_utc(i.created_at) for i in items), default=None)
+            requests = 1 + len(getattr(page, "extras", None) or [])
+            fresh = set(new_ids)
+            new_created = [as_utc(i.created_at) for i in items if i.id in fresh and i.created_at is not None]
+            advance_cursor(session, source_key, cursor if cursor is not None else page.cursor,
+                           now, result.new_items, requests if page.raw is not None else 0, last_item_at, new_created)
+        return result
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Run the SLA clock over all open cases (levels rise as time passes, even with no new posts)."""
+        with session_scope(self.engine) as session:
+            lock_cases(session)
+            return sweep(session, self.policy, as_utc(now) or utcnow()).changed
+
+    def record_health(self, state: str, source_key: str = "", message: str = "", http_status: int | None = None,
+                      cooldown_until: datetime | None = None, detail: dict | None = None,
+                      at: datetime | None = None) -> None:
+        with session_scope(self.engine) as session:
+            session.add(CrawlerHealth(at=as_utc(at) or utcnow(), source_key=source_key, state=state,
+                                      http_status=http_status, message=message[:2000],
+                                      cooldown_until=as_utc(cooldown_until), detail=detail or {}))
+            row = session.get(PollCursor, source_key) if source_key else None
+            if row is None and source_key and ":" in source_key and state != "ok":
+                row = new_cursor_row(session, source_key)
+            if row is not None and state != "ok":
+                row.errors_total = (row.errors_total or 0) + 1
+                row.consecutive_errors = (row.consecutive_errors or 0) + 1
+                row.cooldown_until = as_utc(cooldown_until)
+                row.last_polled_at = as_utc(at) or utcnow()
+                row.last_error = f"{state}: {message}"[:2000]

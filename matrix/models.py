@@ -1,0 +1,341 @@
+"""SQLAlchemy 2.x models: the only description of the schema (Alembic migrations follow it).
+
+Ids from Weibo are text: 16-digit ids exceed a double's exact range. Datetimes are stored in UTC
+and come back timezone-aware (see `UTCDateTime`).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from matrix.timeutil import as_utc, utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC; returns them aware (SQLite keeps no zone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        v = as_utc(value)
+        return v.replace(tzinfo=None) if v is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Account(Base):
+    """A matrix account: the coordinator (@问政银川) or a member (police, education, districts...)."""
+
+    __tablename__ = "accounts"
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    screen_name: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    department: Mapped[str] = mapped_column(String(256), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[str] = mapped_column(String(16), default="member")  # coordinator | member
+    contacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    active_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AccountHistory(Base):
+    """Every roster change, so rankings of a past period use the roster of that period."""
+
+    __tablename__ = "account_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(32), index=True)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(128), default="")
+    change: Mapped[str] = mapped_column(String(16))  # created | updated | deactivated
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    source: Mapped[str] = mapped_column(String(512), default="")
+
+
+class RawResponse(Base):
+    """The original response body (compressed) behind parsed records: nothing lost if a parser is wrong."""
+
+    __tablename__ = "raw_responses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_key: Mapped[str] = mapped_column(String(256), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int] = mapped_column(Integer, default=200)
+    content_type: Mapped[str] = mapped_column(String(128), default="")
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    encoding: Mapped[str] = mapped_column(String(16), default="gzip")
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Post(Base):
+    """Any item seen on Weibo: a post, a repost or a comment (comments carry parent_id)."""
+
+    __tablename__ = "posts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_type: Mapped[str] = mapped_column(String(16), default="post")  # post | repost | comment
+    mid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    screen_name: Mapped[str] = mapped_column(String(128), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    reply_to_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reposted_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    mentions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    is_long_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    client: Mapped[str] = mapped_column(String(128), default="")
+    region: Mapped[str] = mapped_column(String(64), default="")
+    reposts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comments_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attitudes_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sentiment_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    post_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_responses.id"), nullable=True)
+
+    __table_args__ = (Index("ix_posts_dash_created", "created_at", "user_id", "sentiment_label"),)
+
+
+class PolicyVersion(Base):
+    """Each policy file the cases were judged by, kept whole so a ruling can be re-read later."""
+
+    __tablename__ = "policy_versions"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Case(Base):
+    """A post that needs an answer: who owes it, by when, and whether they made it."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), unique=True)
+    citizen_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    citizen_name: Mapped[str] = mapped_column(String(128), default="")
+    addressed_uids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    account_uid: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="其他")
+    status: Mapped[str] = mapped_column(String(24), default="open", index=True)
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    forwarded_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_response_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_response_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_citizen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    forward_due: Mapped[datetime | None] = mapped_column(nullable=True)
+    response_clock_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closure_clock_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_response_due: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_reply_due: Mapped[datetime | None] = mapped_column(nullable=True)
+    closure_due: Mapped[datetime | None] = mapped_column(nullable=True)
+    extension_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_working_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_response_calendar_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    overdue_level: Mapped[str] = mapped_column(String(16), default="")
+    overdue_deadline: Mapped[str] = mapped_column(String(16), default="")
+    overdue_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    policy_version: Mapped[str] = mapped_column(String(64), default="")
+    evaluated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_cases_account_status", "account_uid", "status"),
+        # the board's period queries (opened in a period, by account, status, sentiment); no column the
+        # SLA clock rewrites, so a recomputation does not pay for this index
+        Index("ix_cases_dash_opened", "opened_at", "account_uid", "status", "sentiment_label"),
+    )
+
+
+class CaseEvent(Base):
+    """Every state change of a case, with calendar and working minutes since it opened; also the audit log."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    post_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    account_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    calendar_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    working_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    policy_version: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PollCursor(Base):
+    """Where each source's incremental paging stands; advanced in the same transaction as its posts."""
+
+    __tablename__ = "poll_cursors"
+    source_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # timeline | mentions | comments | reposts | search
+    target: Mapped[str] = mapped_column(String(256))
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_new_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_item_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    requests_total: Mapped[int] = mapped_column(Integer, default=0)
+    errors_total: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    cooldown_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    activity_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CrawlerHealth(Base):
+    """What the crawler saw happen: blocks, login walls, malformed pages, recoveries. Shown on the board."""
+
+    __tablename__ = "crawler_health"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    source_key: Mapped[str] = mapped_column(String(256), default="")
+    state: Mapped[str] = mapped_column(String(32))  # ok | blocked | login_required | empty | malformed | transport
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    cooldown_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Alert(Base):
+    """Outbox row: written in the transaction that causes it, delivered later by the sender, once."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(256), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    account_uid: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    level: Mapped[str] = mapped_column(String(32))  # warning | overdue | 催办 | 通报 | digest | test
+    channel: Mapped[str] = mapped_column(String(32))  # email | dingtalk | wecom | feishu | webhook
+    address: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    contact_key: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)  # fingerprint of channel+address (0003)
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # sender lease while status = 'sending' (0003)
+    claimed_by: Mapped[str] = mapped_column(String(128), default="", server_default="")  # which sender holds it (0003)
+
+
+class AlertAttempt(Base):
+    """One delivery attempt of an alert: the delivery log on the board."""
+
+    __tablename__ = "alert_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (UniqueConstraint("alert_id", "at", name="uq_alert_attempts_alert_at"),)
+
+
+class PollLease(Base):
+    """Who polls a source right now (0004): one row per source key (or task), leased until expires_at.
+
+    A poller claims a free or expired row (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite: one
+    atomic UPDATE ... WHERE expired), renews it with each page it commits, and checks `token` inside the
+    commit's transaction, so a poller whose lease was taken over can never write for that source again.
+    """
+
+    __tablename__ = "poll_leases"
+    source_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    token: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    leased_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    released_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    takeovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # claims of an expired lease
+    last_owner: Mapped[str] = mapped_column(String(128), default="", server_default="")  # whose expired lease the last claim took over
+
+
+class SiteBudget(Base):
+    """One request budget per site shared by every poller (0004): a token bucket row updated atomically.
+
+    Times are Unix seconds (float) so every process and machine reads the same bucket; `version`
+    makes each update a compare-and-swap.
+    """
+
+    __tablename__ = "site_budgets"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    per_minute: Mapped[float] = mapped_column(Float)
+    burst: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    tokens: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    stamp: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    pause_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    granted_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PollerProcess(Base):
+    """Each running poller's heartbeat (0004), for `wzmon status` and the board."""
+
+    __tablename__ = "pollers"
+    poller_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(32), default="running", server_default="running")  # running|stopped
+    passes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    requests_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    items_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_pass_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -1,0 +1,195 @@
+"""Operations commands: `wzmon status` (healthz for cron and monitoring) and `wzmon db copy`.
+
+`wzmon status` exit codes: 0 healthy; 1 stalled (no successful poll within --stale-minutes, or
+never polled); 2 blocked (Weibo refuses requests, cooling down); 3 login required (renew the
+cookie); 4 the database cannot be read. A cron line or a monitoring check needs nothing else.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+
+import click
+from sqlalchemy import func, select
+
+from matrix.db import DatabaseError, open_db, safe_url, session_scope
+from matrix.models import CrawlerHealth, PollCursor, PollerProcess, PollLease, SiteBudget
+from matrix.timeutil import as_utc, iso_local, utcnow
+
+OK, STALLED, BLOCKED, LOGIN, NO_DB = 0, 1, 2, 3, 4
+SITE_STATES = ("blocked", "login_required")
+
+
+def _ago(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return "never"
+    minutes = (now - at).total_seconds() / 60
+    if minutes < 0:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes:.0f} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h ago"
+    return f"{minutes / 1440:.1f} days ago"
+
+
+def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15.0,  # noqa: ANN001
+                  heartbeat_minutes: float = 10.0) -> dict:
+    """The poller's state from poll_cursors, crawler_health, pollers and site_budgets, with a verdict.
+
+    Returns {"status": ok|stalled|blocked|login_required, "exit_code", "reason", "last_success",
+    "sources", "failing_sources", "pollers": [...], "leases_held", "site_pause_until", ...}.
+    """
+    now = as_utc(now) or utcnow()
+    with session_scope(engine) as s:
+        last_success = as_utc(s.scalar(select(func.max(PollCursor.last_polled_at)).where(PollCursor.last_error == "")))
+        sources = s.scalar(select(func.count()).select_from(PollCursor)) or 0
+        failing = s.scalar(select(func.count()).select_from(PollCursor).where(PollCursor.consecutive_errors > 0)) or 0
+        items = s.scalar(select(func.coalesce(func.sum(PollCursor.items_total), 0))) or 0
+        site = s.execute(select(CrawlerHealth).where(CrawlerHealth.state.in_(SITE_STATES))
+                         .order_by(CrawlerHealth.at.desc(), CrawlerHealth.id.desc()).limit(1)).scalar_one_or_none()
+        recovered_at = None
+        if site is not None:
+            recovered_at = as_utc(s.scalar(select(func.max(CrawlerHealth.at)).where(
+                CrawlerHealth.state == "ok", CrawlerHealth.source_key == "", CrawlerHealth.at >= site.at)))
+        pollers = [{"poller_id": p.poller_id, "host": p.host, "pid": p.pid, "state": p.state,
+                    "heartbeat_at": as_utc(p.heartbeat_at), "passes": p.passes, "requests": p.requests_total,
+                    "items": p.items_total, "last_error": p.last_error}
+                   for p in s.scalars(select(PollerProcess).order_by(PollerProcess.poller_id))]
+        leases = s.scalar(select(func.count()).select_from(PollLease).where(
+            PollLease.owner != "", PollLease.expires_at > now)) or 0
+        pause = max([b.paused_until for b in s.scalars(select(SiteBudget))], default=0.0)
+    for p in pollers:
+        p["alive"] = p["state"] == "running" and p["heartbeat_at"] is not None and \
+            now - p["heartbeat_at"] <= timedelta(minutes=heartbeat_minutes)
+    out = {
+        "checked_at": now, "last_success": last_success, "sources": sources, "failing_sources": failing,
+        "items_total": int(items), "stale_minutes": stale_minutes, "pollers": pollers,
+        "pollers_alive": sum(1 for p in pollers if p["alive"]), "leases_held": leases,
+        "site_pause_until": datetime.fromtimestamp(pause, tz=now.tzinfo) if pause and pause > now.timestamp() else None,
+        "site_event": None,
+    }
+    site_open = site is not None and recovered_at is None and (last_success is None or as_utc(site.at) >= last_success)
+    if site is not None:
+        out["site_event"] = {"state": site.state, "at": as_utc(site.at), "message": site.message,
+                             "cooldown_until": as_utc(site.cooldown_until), "open": site_open}
+    stalled = last_success is None or now - last_success > timedelta(minutes=stale_minutes)
+    if site_open and site.state == "login_required":
+        out.update(status="login_required", exit_code=LOGIN,
+                   reason=f"Weibo asks for a login or captcha since {iso_local(site.at)}: renew the cookie "
+                          "(WZMON_WEIBO_COOKIE_FILE) and restart the pollers")
+    elif site_open:
+        until = as_utc(site.cooldown_until)
+        out.update(status="blocked", exit_code=BLOCKED,
+                   reason=f"Weibo refused requests at {iso_local(site.at)} (HTTP {site.http_status or '?'}); pollers "
+                          f"are cooling down{' until ' + iso_local(until) if until else ''}")
+    elif stalled:
+        out.update(status="stalled", exit_code=STALLED,
+                   reason=("no poll has succeeded yet" if last_success is None else
+                           f"no successful poll for {_ago(last_success, now)} (limit {stale_minutes:g} min)")
+                   + ("" if out["pollers_alive"] or not pollers else "; no poller has sent a heartbeat lately"))
+    else:
+        out.update(status="ok", exit_code=OK, reason=f"last successful poll {_ago(last_success, now)}")
+    return out
+
+
+def _jsonable(value):  # noqa: ANN001, ANN202
+    if isinstance(value, datetime):
+        return iso_local(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@click.command("status")
+@click.option("--stale-minutes", type=float, default=15, show_default=True, envvar="WZMON_STALE_MINUTES",
+              help="Stalled when no poll succeeded for this long (env WZMON_STALE_MINUTES).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--now", "now_text", metavar="TIME", help="Judge as of this time (default: now).")
+@click.pass_context
+def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str | None) -> None:
+    """Is the poller healthy? Exit 0 ok, 1 stalled, 2 blocked, 3 login required, 4 no database."""
+    from matrix.commands import parse_when
+
+    try:
+        engine = open_db(ctx.obj["db"])
+        report = poller_health(engine, parse_when(now_text), stale_minutes)
+    except DatabaseError as exc:
+        if fmt == "json":
+            click.echo(json.dumps({"status": "no_database", "exit_code": NO_DB, "reason": str(exc)}, ensure_ascii=False))
+        else:
+            click.echo(f"wzmon status: NO DATABASE — {exc}", err=True)
+        sys.exit(NO_DB)
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(report), ensure_ascii=False))
+    else:
+        now = report["checked_at"]
+        click.echo(f"wzmon status: {report['status'].upper()} — {report['reason']}")
+        click.echo(f"  database      {safe_url(ctx.obj['db'])}")
+        click.echo(f"  last success  {iso_local(report['last_success']) or 'never'} ({_ago(report['last_success'], now)})")
+        click.echo(f"  sources       {report['sources']} ({report['failing_sources']} failing), "
+                   f"{report['items_total']} items, {report['leases_held']} leased now")
+        if report["site_pause_until"]:
+            click.echo(f"  budget        paused until {iso_local(report['site_pause_until'])}")
+        for p in report["pollers"]:
+            click.echo(f"  poller {p['poller_id']:<14} {'alive' if p['alive'] else p['state'] if p['state'] != 'running' else 'silent'}"
+                       f", heartbeat {_ago(p['heartbeat_at'], now)}, {p['passes']} passes, {p['requests']} requests"
+                       + (f", last error: {p['last_error'][:120]}" if p["last_error"] else ""))
+    sys.exit(report["exit_code"])
+
+
+@click.command("copy")
+@click.option("--from", "src", required=True, metavar="URL", help="Source database (e.g. sqlite:///wzmon.db).")
+@click.option("--to", "dst", required=True, metavar="URL", help="Target database (e.g. postgresql+psycopg://...).")
+@click.option("--force", is_flag=True, help="Delete the target's rows first if it is not empty.")
+@click.option("--batch", type=int, default=2000, show_default=True, help="Rows per insert.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+def db_copy_cmd(src: str, dst: str, force: bool, batch: int, progress: bool | None) -> None:
+    """Copy every table of one wzmon database into another (a pilot's SQLite into PostgreSQL)."""
+    from matrix.db import resolve_url
+    from matrix.dbcopy import CopyError, copy_database
+
+    src, dst = resolve_url(src), resolve_url(dst)
+    show = sys.stderr.isatty() if progress is None else progress
+    bars: dict = {}
+
+    def on_progress(table: str, done: int, total: int) -> None:
+        if not show:
+            return
+        from tqdm import tqdm
+
+        bar = bars.get(table)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[table] = tqdm(total=total, desc=f"{table:<16}", unit="row", file=sys.stderr, leave=True)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        res = copy_database(src, dst, force=force, batch=batch, progress=on_progress)
+    except CopyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for name, (a, b) in res.tables.items():
+        click.echo(f"  {name:<18} {a:>10} -> {b:<10} {'ok' if a == b else 'MISMATCH'}")
+    click.echo(f"Copied {res.rows} rows from {safe_url(src)} to {safe_url(dst)}; row counts verified"
+               + (f"; {len(res.sequences)} sequences reset" if res.sequences else ""))
+
+
+def _attach_db_copy() -> None:
+    """`copy` joins the existing `wzmon db` group (matrix.commands)."""
+    from matrix.commands import db_group
+
+    if "copy" not in db_group.commands:
+        db_group.add_command(db_copy_cmd)
+
+
+_attach_db_copy()
+
+COMMANDS: list[click.Command] = [status_cmd]

@@ -1,0 +1,1 @@
+"""Policy files shipped with wzmon (default.toml); read them with `matrix.policy.load_policy`."""

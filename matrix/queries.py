@@ -1,0 +1,817 @@
+"""Read functions for the board and the exports: every one is scoped to the accounts a user may see.
+
+`account_uids=None` means the office (all accounts); a list means a member user's own accounts and
+is applied in SQL, so nothing outside it is ever read. An empty list sees nothing. Results are plain
+lists of dicts or pandas DataFrames whose datetimes are timezone-aware UTC (the board shows them in
+Asia/Shanghai). Day buckets are Asia/Shanghai calendar days.
+"""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from matrix.models import (
+    Account,
+    Alert,
+    AlertAttempt,
+    Case,
+    CaseEvent,
+    CrawlerHealth,
+    PollCursor,
+    PolicyVersion,
+    Post,
+)
+from matrix.timeutil import SHANGHAI, as_utc, utcnow
+
+ACTIVE_STATUSES = ("awaiting_forward", "open", "responded")
+COUNTED_STATUSES = ("awaiting_forward", "open", "responded", "closed")  # not invalid, not merged
+LEVELS = ("warning", "overdue", "催办", "通报")
+KINDS = ("投诉", "咨询", "求助", "建议", "表扬", "其他")
+STATUSES = ("awaiting_forward", "open", "responded", "closed", "invalid", "merged")
+BAD_HEALTH = ("blocked", "login_required")
+
+Scope = Sequence[str] | None
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, end+1 00:00) in Asia/Shanghai, as aware UTC datetimes."""
+    lo = datetime.combine(start, time(0), tzinfo=SHANGHAI)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    return as_utc(lo), as_utc(hi)  # type: ignore[return-value]
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before [start, end]."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _scoped(col: Any, account_uids: Scope) -> ColumnElement[bool]:
+    if account_uids is None:
+        return true()
+    uids = list(account_uids)
+    if not uids:
+        return false()
+    return col.in_(uids)
+
+
+def _filter_in(col: Any, values: Sequence[Any] | None) -> ColumnElement[bool]:
+    """An optional user filter (None or empty = no filter) — unlike scope, empty means 'all'."""
+    if not values:
+        return true()
+    return col.in_(list(values))
+
+
+def _between(col: Any, start: date | None, end: date | None) -> ColumnElement[bool]:
+    conds: list[ColumnElement[bool]] = []
+    if start is not None:
+        conds.append(col >= local_day_bounds(start, start)[0])
+    if end is not None:
+        conds.append(col < local_day_bounds(end, end)[1])
+    return and_(true(), *conds)
+
+
+def _local_day(session: Session, col: Any) -> Any:
+    """The Asia/Shanghai calendar day of a stored UTC timestamp, as a SQL expression (UTC+8, no DST)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(col, "+8 hours")
+    # stored as naive UTC: read it as UTC, then take the wall time in Shanghai
+    return func.date(func.timezone("Asia/Shanghai", func.timezone("UTC", col)))
+
+
+def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame of result rows; columns holding datetimes become datetime64[UTC]."""
+    df = pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+    for c in df.columns:
+        if df[c].dtype != object:
+            continue
+        first = df[c].dropna()
+        if len(first) and isinstance(first.iloc[0], datetime):
+            df[c] = pd.to_datetime(df[c], utc=True)
+    return df
+
+
+def _exec(session: Session, stmt: Any) -> Any:
+    """Run a column select on the session's connection: Core rows, without the ORM's per-row work."""
+    return session.connection().execute(stmt)
+
+
+def _medians(pairs: Sequence[Any]) -> dict[Any, float]:
+    """Median of the second value per first value (rows straight from a query)."""
+    groups: dict[Any, list[float]] = {}
+    for key, value in pairs:
+        groups.setdefault(key, []).append(value)
+    return {k: float(statistics.median(v)) for k, v in groups.items()}
+
+
+def _account_dept_filter(department: Sequence[str] | str | None) -> ColumnElement[bool]:
+    if not department:
+        return true()
+    if isinstance(department, str):
+        department = [department]
+    return Account.department.in_(list(department))
+
+
+def pending_due_expr() -> Any:
+    """The deadline a case is now running against, by status."""
+    return case(
+        (Case.status == "awaiting_forward", Case.forward_due),
+        (Case.status == "open", Case.first_response_due),
+        (Case.status == "responded", func.coalesce(Case.next_reply_due, Case.closure_due)),
+        else_=None,
+    )
+
+
+# --------------------------------------------------------------------------------------- reference data
+
+
+def data_now(session: Session, live_within: timedelta = timedelta(days=2)) -> datetime:
+    """The time the board reads the data at: now when the data are live (the newest item is under
+    `live_within` old), else the newest item's time — a finished demo on simulated time, or an old
+    archive, is shown as of its own last day instead of as an empty today."""
+    now = utcnow()
+    latest = _exec(session, select(func.max(Post.created_at))).scalar()
+    if latest is None:
+        return now
+    latest = as_utc(latest)
+    return now if now - latest <= live_within else latest  # type: ignore[operator,return-value]
+
+
+def accounts(session: Session, account_uids: Scope = None) -> pd.DataFrame:
+    """The roster the user may see: uid, screen_name, name, department, category, role."""
+    cols = [Account.uid, Account.screen_name, Account.name, Account.department, Account.category, Account.role]
+    rows = _exec(session, select(*cols).where(_scoped(Account.uid, account_uids)).order_by(Account.screen_name)).all()
+    return _frame(rows, ["uid", "screen_name", "name", "department", "category", "role"])
+
+
+# ------------------------------------------------------------------------------------------- headlines
+
+
+def _figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """Headline figures from (status, overdue, negative, responded, on_time, minutes) per case."""
+    counted = [r for r in rows if r[0] in COUNTED_STATUSES]
+    n = len(counted)
+    negative = sum(1 for r in counted if r[2])
+    responded = sum(1 for r in counted if r[3])
+    on_time_n = sum(1 for r in counted if r[4])
+    minutes = [r[5] for r in counted if r[5] is not None]
+    return {
+        "cases": n,
+        "open": sum(1 for r in rows if r[0] in ACTIVE_STATUSES),
+        "overdue": sum(1 for r in counted if r[1]),
+        "closed": sum(1 for r in rows if r[0] == "closed"),
+        "negative": negative,
+        "negative_share": negative / n if n else None,
+        "responded": responded,
+        "response_rate": responded / n if n else None,
+        "on_time_response_rate": on_time_n / n if n else None,
+        "median_response_working_minutes": float(statistics.median(minutes)) if minutes else None,
+    }
+
+
+def _two_periods(session: Session, start: date, end: date, account_uids: Scope) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Figures for [start, end] and the period before it, from one pass over the cases of both."""
+    lo, hi = local_day_bounds(start, end)
+    prev_lo, _ = local_day_bounds(*previous_period(start, end))
+    on_time = and_(
+        Case.first_response_at.is_not(None),
+        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
+    )
+    rows = _exec(session, select(
+        Case.opened_at >= lo, Case.status, Case.overdue, Case.sentiment_label == "negative",
+        Case.first_response_at.is_not(None), on_time, Case.first_response_working_minutes,
+    ).where(Case.opened_at >= prev_lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))).all()
+    current = [tuple(r[1:]) for r in rows if r[0]]
+    previous = [tuple(r[1:]) for r in rows if not r[0]]
+    return _figures(current), _figures(previous)
+
+
+def headline_figures(
+    session: Session, start: date, end: date, account_uids: Scope = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Figures for cases opened in [start, end] and the period before it, plus what stands now.
+
+    Returns {"current": {...}, "previous": {...}, "overdue_now", "open_now", "due_today", "now"}.
+    """
+    now = as_utc(now) or data_now(session)
+    current, previous = _two_periods(session, start, end, account_uids)
+    today = now.astimezone(SHANGHAI).date()
+    t_lo, t_hi = local_day_bounds(today, today)
+    scope = _scoped(Case.account_uid, account_uids)
+    overdue_now, open_now = _exec(session, 
+        select(
+            func.count().filter(Case.overdue == true()),
+            func.count(),
+        ).where(Case.status.in_(ACTIVE_STATUSES), scope)
+    ).one()
+    due = pending_due_expr()
+    due_today = _exec(session, 
+        select(func.count()).where(Case.status.in_(ACTIVE_STATUSES), scope, due >= t_lo, due < t_hi)
+    ).scalar_one()
+    return {
+        "current": current,
+        "previous": previous,
+        "overdue_now": overdue_now,
+        "open_now": open_now,
+        "due_today": due_today,
+        "now": now,
+    }
+
+
+# ----------------------------------------------------------------------------------------------- lists
+
+CASE_LIST_COLUMNS = [
+    "case_id", "account_uid", "screen_name", "account_name", "department", "kind", "status", "overdue",
+    "overdue_level", "opened_at", "due", "overdue_since", "first_response_at", "citizen_name",
+    "sentiment_label", "text",
+]
+
+
+def _case_list_select(text_chars: int) -> Any:
+    return (
+        select(
+            Case.id, Case.account_uid, Account.screen_name, Account.name, Account.department, Case.kind,
+            Case.status, Case.overdue, Case.overdue_level, Case.opened_at, pending_due_expr(),
+            Case.overdue_since, Case.first_response_at, Case.citizen_name, Case.sentiment_label,
+            func.substr(Post.text, 1, text_chars),
+        )
+        .select_from(Case)
+        .outerjoin(Account, Account.uid == Case.account_uid)
+        .outerjoin(Post, Post.id == Case.post_id)
+    )
+
+
+def overdue_cases(
+    session: Session,
+    *,
+    account_uids: Scope = None,
+    accounts: Sequence[str] | None = None,
+    department: Sequence[str] | str | None = None,
+    kind: Sequence[str] | None = None,
+    level: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int | None = 1000,
+    text_chars: int = 120,
+) -> pd.DataFrame:
+    """Cases overdue now (longest overdue first). `start`/`end` filter on the day the case opened.
+
+    The DataFrame's `attrs["total"]` holds the number of matching cases when `limit` cut the list.
+    """
+    where = and_(
+        Case.overdue == true(),
+        Case.status.in_(ACTIVE_STATUSES),
+        _scoped(Case.account_uid, account_uids),
+        _filter_in(Case.account_uid, accounts),
+        _filter_in(Case.kind, kind),
+        _filter_in(Case.overdue_level, level),
+        _between(Case.opened_at, start, end),
+    )
+    needs_account = bool(department)
+    q = _case_list_select(text_chars).where(where, _account_dept_filter(department))
+    q = q.order_by(Case.overdue_since.asc(), Case.id.asc())
+    if limit:
+        q = q.limit(limit)
+    df = _frame(_exec(session, q).all(), CASE_LIST_COLUMNS)
+    total = len(df)
+    if limit and total >= limit:
+        cq = select(func.count()).select_from(Case)
+        if needs_account:
+            cq = cq.join(Account, Account.uid == Case.account_uid)
+        total = _exec(session, cq.where(where, _account_dept_filter(department))).scalar_one()
+    df.attrs["total"] = total
+    return df
+
+
+def cases(
+    session: Session,
+    *,
+    account_uids: Scope = None,
+    accounts: Sequence[str] | None = None,
+    department: Sequence[str] | str | None = None,
+    kind: Sequence[str] | None = None,
+    status: Sequence[str] | None = None,
+    level: Sequence[str] | None = None,
+    overdue_only: bool = False,
+    sentiment: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int | None = 1000,
+    text_chars: int = 120,
+) -> pd.DataFrame:
+    """Any cases by filter, newest first (the general list behind exports and pickers)."""
+    where = and_(
+        _scoped(Case.account_uid, account_uids),
+        _filter_in(Case.account_uid, accounts),
+        _filter_in(Case.kind, kind),
+        _filter_in(Case.status, status),
+        _filter_in(Case.overdue_level, level),
+        _filter_in(Case.sentiment_label, sentiment),
+        (Case.overdue == true()) if overdue_only else true(),
+        _between(Case.opened_at, start, end),
+        _account_dept_filter(department),
+    )
+    q = _case_list_select(text_chars).where(where).order_by(Case.opened_at.desc(), Case.id.desc())
+    if limit:
+        q = q.limit(limit)
+    df = _frame(_exec(session, q).all(), CASE_LIST_COLUMNS)
+    df.attrs["total"] = len(df)
+    return df
+
+
+NEGATIVE_COLUMNS = [
+    "created_at", "source", "case_id", "account_uid", "screen_name", "account_name", "department", "kind",
+    "author", "sentiment_score", "text", "post_id",
+]
+
+
+def negative_posts(
+    session: Session,
+    *,
+    account_uids: Scope = None,
+    accounts: Sequence[str] | None = None,
+    department: Sequence[str] | str | None = None,
+    kind: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int | None = 1000,
+    text_chars: int = 160,
+) -> pd.DataFrame:
+    """Negative items aimed at the accounts, newest first.
+
+    Two sources: citizen posts that opened a case (source "case"), and negative comments or reposts by
+    others under a case's post or under an account's own post (source "comment"). The account is the
+    case's owner or the author of the post commented on.
+    """
+    # 1. case posts
+    q1 = (
+        select(
+            Post.created_at, literal("case"), Case.id, Case.account_uid, Account.screen_name, Account.name,
+            Account.department, Case.kind, Post.screen_name, Post.sentiment_score,
+            func.substr(Post.text, 1, text_chars), Post.id,
+        )
+        .select_from(Case)
+        .join(Post, Post.id == Case.post_id)
+        .outerjoin(Account, Account.uid == Case.account_uid)
+        .where(
+            or_(Case.sentiment_label == "negative", Post.sentiment_label == "negative"),
+            Case.status != "merged",
+            _scoped(Case.account_uid, account_uids),
+            _filter_in(Case.account_uid, accounts),
+            _filter_in(Case.kind, kind),
+            _between(Case.opened_at, start, end),
+            _account_dept_filter(department),
+        )
+        .order_by(Post.created_at.desc())
+    )
+    if limit:
+        q1 = q1.limit(limit)
+    rows = list(_exec(session, q1).all())
+    # 2. negative comments/reposts under a case post or an account's post
+    parent = aliased(Post)
+    own_accounts = select(Account.uid)
+    common = [
+        Post.sentiment_label == "negative",
+        or_(Post.user_id.is_(None), Post.user_id.not_in(own_accounts)),
+        _between(Post.created_at, start, end),
+        _account_dept_filter(department),
+    ]
+    if account_uids is None and not accounts:
+        # office, all accounts: one pass over the period's negative items, owner = case owner or post author
+        owner_uid = func.coalesce(Case.account_uid, parent.user_id)
+        variants = [(owner_uid, [or_(Case.id.is_not(None), parent.user_id.in_(own_accounts))])]
+    else:
+        # a set of accounts: reach the items through those accounts' cases and posts (indexed), not by
+        # scanning every negative item of the period
+        uids = [u for u in (accounts or account_uids or []) if account_uids is None or u in account_uids]
+        # (IN over the accounts' case posts steers SQLite to the parent_id index, not a period scan)
+        case_posts = select(Case.post_id).where(Case.account_uid.in_(uids))
+        own_posts = select(Post.id).where(Post.user_id.in_(uids))
+        variants = [
+            (Case.account_uid, [Post.parent_id.in_(case_posts), Case.account_uid.in_(uids)]),
+            (parent.user_id, [Post.parent_id.in_(own_posts), parent.user_id.in_(uids), Case.id.is_(None)]),
+        ]
+    for owner_uid, conds in variants:
+        q2 = (
+            select(
+                Post.created_at, literal("comment"), Case.id, owner_uid, Account.screen_name, Account.name,
+                Account.department, func.coalesce(Case.kind, Post.post_kind, ""), Post.screen_name,
+                Post.sentiment_score, func.substr(Post.text, 1, text_chars), Post.id,
+            )
+            .select_from(Post)
+            .join(parent, parent.id == Post.parent_id)
+            .outerjoin(Case, Case.post_id == parent.id)
+            .outerjoin(Account, Account.uid == owner_uid)
+            .where(*common, *conds, _filter_in(Case.kind, kind) if kind else true())
+            .order_by(Post.created_at.desc())
+        )
+        if limit:
+            q2 = q2.limit(limit)
+        rows.extend(_exec(session, q2).all())
+    df = _frame(rows, NEGATIVE_COLUMNS)
+    if len(df):
+        df = df.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
+        if limit:
+            df = df.head(limit)
+    df.attrs["total"] = len(df)
+    return df
+
+
+# ----------------------------------------------------------------------------------------- case detail
+
+
+def case_detail(session: Session, case_id: int, account_uids: Scope = None) -> dict[str, Any] | None:
+    """Everything about one case, or None when it does not exist or lies outside the user's accounts."""
+    row = session.execute(
+        select(Case, Post, Account)
+        .select_from(Case)
+        .outerjoin(Post, Post.id == Case.post_id)
+        .outerjoin(Account, Account.uid == Case.account_uid)
+        .where(Case.id == case_id, _scoped(Case.account_uid, account_uids))
+    ).first()
+    if row is None:
+        return None
+    c, p, a = row
+    out: dict[str, Any] = {col.name: getattr(c, col.key) for col in Case.__table__.columns}
+    out["case_id"] = c.id
+    out["post"] = (
+        {col.name: getattr(p, col.key) for col in Post.__table__.columns} if p is not None else None
+    )
+    out["account"] = (
+        {"uid": a.uid, "screen_name": a.screen_name, "name": a.name, "department": a.department,
+         "category": a.category, "role": a.role}
+        if a is not None else None
+    )
+    out["deadlines"] = [
+        {"name": name, "due": getattr(c, name)}
+        for name in ("forward_due", "first_response_due", "next_reply_due", "closure_due")
+        if getattr(c, name) is not None
+    ]
+    pv = session.get(PolicyVersion, c.policy_version) if c.policy_version else None
+    out["policy"] = (
+        {"version": pv.version, "sha256": pv.sha256, "loaded_at": pv.loaded_at, "source": pv.source}
+        if pv is not None else {"version": c.policy_version}
+    )
+    # cases merged into this one that the user may see
+    out["merged_from"] = list(
+        _exec(session, 
+            select(Case.id).where(Case.merged_into == c.id, _scoped(Case.account_uid, account_uids))
+        ).scalars()
+    )
+    return out
+
+
+TIMELINE_COLUMNS = [
+    "at", "entry", "type", "actor", "account_uid", "text", "reason", "post_id", "calendar_minutes",
+    "working_minutes", "policy_version",
+]
+
+
+def case_timeline(session: Session, case_id: int, account_uids: Scope = None) -> pd.DataFrame:
+    """Posts and events of a case on one time line (oldest first); empty when out of scope.
+
+    Posts: the citizen's post, comments under it (citizen follow-ups and account replies), reposts of it
+    (the coordinator's forwarding) and any post an event points to. Entry is "post" or "event".
+    """
+    c = session.execute(
+        select(Case).where(Case.id == case_id, _scoped(Case.account_uid, account_uids))
+    ).scalar_one_or_none()
+    if c is None:
+        return _frame([], TIMELINE_COLUMNS)
+    account_ids = set(_exec(session, select(Account.uid)).scalars())
+    events = session.execute(
+        select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.at, CaseEvent.id)
+    ).scalars().all()
+    event_posts = {e.post_id for e in events if e.post_id}
+    posts = session.execute(
+        select(Post).where(
+            or_(
+                Post.id == c.post_id,
+                Post.parent_id == c.post_id,
+                Post.reposted_id == c.post_id,
+                Post.id.in_(event_posts) if event_posts else false(),
+            )
+        )
+    ).scalars().all()
+    rows: list[tuple[Any, ...]] = []
+    for p in posts:
+        if p.id == c.post_id:
+            kind = "citizen_post"
+        elif p.user_id and p.user_id in account_ids:
+            kind = "account_repost" if p.item_type == "repost" else "account_reply"
+        elif p.user_id and p.user_id == c.citizen_uid:
+            kind = "citizen_followup"
+        else:
+            kind = f"other_{p.item_type}"
+        rows.append((p.created_at, "post", kind, p.screen_name, p.user_id, p.text, "", p.id, None, None, ""))
+    for e in events:
+        rows.append((
+            e.at, "event", e.type, e.actor, e.account_uid, "", e.reason, e.post_id, e.calendar_minutes,
+            e.working_minutes, e.policy_version,
+        ))
+    rows.sort(key=lambda r: (as_utc(r[0]), 0 if r[1] == "post" else 1))
+    return _frame(rows, TIMELINE_COLUMNS)
+
+
+def case_ids_in_scope(session: Session, ids: Sequence[int], account_uids: Scope = None) -> list[int]:
+    """Which of `ids` the user may see (for merge pickers and links)."""
+    if not ids:
+        return []
+    return list(
+        _exec(session, 
+            select(Case.id).where(Case.id.in_(list(ids)), _scoped(Case.account_uid, account_uids))
+        ).scalars()
+    )
+
+
+# ------------------------------------------------------------------------------------- per-account table
+
+
+def account_summary(
+    session: Session, start: date, end: date, account_uids: Scope = None, department: Sequence[str] | str | None = None
+) -> pd.DataFrame:
+    """Per account, for cases opened in the period: cases, open, overdue now, responded, response rate,
+    on-time response rate, median response (working minutes), negative share. Accounts with no cases
+    are listed with zeros."""
+    lo, hi = local_day_bounds(start, end)
+    counted = Case.status.in_(COUNTED_STATUSES)
+    on_time = and_(
+        Case.first_response_at.is_not(None),
+        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
+    )
+    agg = _exec(session, 
+        select(
+            Case.account_uid,
+            func.count().filter(counted),
+            func.count().filter(Case.status.in_(ACTIVE_STATUSES)),
+            func.count().filter(and_(counted, Case.overdue == true())),
+            func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
+            func.count().filter(and_(counted, on_time)),
+            func.count().filter(and_(counted, Case.sentiment_label == "negative")),
+            func.count().filter(Case.status == "closed"),
+        )
+        .where(Case.opened_at >= lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))
+        .group_by(Case.account_uid)
+    ).all()
+    minutes = _exec(session, 
+        select(Case.account_uid, Case.first_response_working_minutes).where(
+            Case.opened_at >= lo, Case.opened_at < hi, counted,
+            Case.first_response_working_minutes.is_not(None),
+            _scoped(Case.account_uid, account_uids),
+        )
+    ).all()
+    med = (
+        _medians(minutes)
+    )
+    roster = _exec(session, 
+        select(Account.uid, Account.screen_name, Account.name, Account.department, Account.role).where(
+            _scoped(Account.uid, account_uids), _account_dept_filter(department)
+        )
+    ).all()
+    by_uid = {r[0]: r[1:] for r in agg}
+    out = []
+    for uid, screen_name, name, dept, role in roster:
+        n, open_, overdue, responded, on_time_n, negative, closed = by_uid.get(uid, (0,) * 7)
+        out.append({
+            "account_uid": uid, "screen_name": screen_name, "name": name, "department": dept, "role": role,
+            "cases": n, "open": open_, "overdue": overdue, "responded": responded, "closed": closed,
+            "response_rate": responded / n if n else None,
+            "on_time_response_rate": on_time_n / n if n else None,
+            "median_response_working_minutes": med.get(uid),
+            "negative_share": negative / n if n else None,
+        })
+    df = pd.DataFrame(out, columns=[
+        "account_uid", "screen_name", "name", "department", "role", "cases", "open", "overdue", "responded",
+        "closed", "response_rate", "on_time_response_rate", "median_response_working_minutes", "negative_share",
+    ])
+    return df.sort_values(["overdue", "cases"], ascending=[False, False], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------- trends
+
+
+def trends(session: Session, start: date, end: date, account_uids: Scope = None) -> pd.DataFrame:
+    """One row per Asia/Shanghai day in [start, end]: posts, cases, negative, negative_share, responded,
+    median_response_working_minutes, overdue_now (cases opened that day and overdue now).
+
+    posts: every stored item that day for the office; for a member, the items by its own accounts plus
+    the citizen posts that opened its cases.
+    """
+    lo, hi = local_day_bounds(start, end)
+    pday = _local_day(session, Post.created_at).label("day")
+    pq = select(pday, func.count()).where(Post.created_at >= lo, Post.created_at < hi)
+    if account_uids is not None:
+        case_posts = select(Case.post_id).where(
+            Case.opened_at >= lo - timedelta(days=1), Case.opened_at < hi, _scoped(Case.account_uid, account_uids)
+        )
+        pq = pq.where(or_(_scoped(Post.user_id, account_uids), Post.id.in_(case_posts)))
+    posts = dict(_exec(session, pq.group_by(pday)).all())
+    cday = _local_day(session, Case.opened_at).label("day")
+    counted = Case.status.in_(COUNTED_STATUSES)
+    crow = _exec(session, 
+        select(
+            cday,
+            func.count().filter(counted),
+            func.count().filter(and_(counted, Case.sentiment_label == "negative")),
+            func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
+            func.count().filter(and_(counted, Case.overdue == true())),
+        )
+        .where(Case.opened_at >= lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))
+        .group_by(cday)
+    ).all()
+    by_day = {str(r[0]): r[1:] for r in crow}
+    mins = _exec(session, 
+        select(cday, Case.first_response_working_minutes).where(
+            Case.opened_at >= lo, Case.opened_at < hi, counted, Case.first_response_working_minutes.is_not(None),
+            _scoped(Case.account_uid, account_uids),
+        )
+    ).all()
+    med = _medians(mins)
+    posts = {str(k): v for k, v in posts.items()}
+    med = {str(k): v for k, v in med.items()}
+    out = []
+    d = start
+    while d <= end:
+        key = d.isoformat()
+        n, neg, resp, od = by_day.get(key, (0, 0, 0, 0))
+        out.append({
+            "day": pd.Timestamp(d), "posts": posts.get(key, 0), "cases": n, "negative": neg,
+            "negative_share": neg / n if n else None, "responded": resp,
+            "median_response_working_minutes": med.get(key), "overdue_now": od,
+        })
+        d += timedelta(days=1)
+    return pd.DataFrame(out, columns=[
+        "day", "posts", "cases", "negative", "negative_share", "responded", "median_response_working_minutes",
+        "overdue_now",
+    ])
+
+
+def account_trends(session: Session, start: date, end: date, account_uids: Scope = None) -> pd.DataFrame:
+    """Per account and day: cases opened, responded, on time, overdue now, median response minutes."""
+    lo, hi = local_day_bounds(start, end)
+    cday = _local_day(session, Case.opened_at).label("day")
+    counted = Case.status.in_(COUNTED_STATUSES)
+    on_time = and_(
+        Case.first_response_at.is_not(None),
+        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
+    )
+    rows = _exec(session, 
+        select(
+            Case.account_uid, cday,
+            func.count().filter(counted),
+            func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
+            func.count().filter(and_(counted, on_time)),
+            func.count().filter(and_(counted, Case.overdue == true())),
+        )
+        .where(Case.opened_at >= lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))
+        .group_by(Case.account_uid, cday)
+    ).all()
+    names = dict(_exec(session, select(Account.uid, Account.screen_name).where(_scoped(Account.uid, account_uids))).all())
+    df = pd.DataFrame(
+        [(uid, names.get(uid, uid or ""), pd.Timestamp(str(day)), n, r, ot, od) for uid, day, n, r, ot, od in rows],
+        columns=["account_uid", "screen_name", "day", "cases", "responded", "on_time", "overdue_now"],
+    )
+    df["on_time_response_rate"] = (df["on_time"] / df["cases"]).where(df["cases"] > 0)
+    return df.sort_values(["screen_name", "day"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------- crawler status
+
+
+def _account_source_keys(session: Session, account_uids: Scope) -> list[str] | None:
+    if account_uids is None:
+        return None
+    rows = _exec(session, select(Account.uid, Account.screen_name).where(_scoped(Account.uid, account_uids))).all()
+    return [f"timeline:{u}" for u, _ in rows] + [f"mentions:{s}" for _, s in rows]
+
+
+def crawler_status(session: Session, account_uids: Scope = None) -> pd.DataFrame:
+    """Per poll source: last poll, last new item, cursor, totals, last error, latest health state.
+
+    A member sees only the timeline and mention sources of its own accounts.
+    """
+    keys = _account_source_keys(session, account_uids)
+    q = select(PollCursor).order_by(PollCursor.kind, PollCursor.source_key)
+    if keys is not None:
+        q = q.where(_scoped(PollCursor.source_key, keys))
+    cursors = session.execute(q).scalars().all()
+    latest = select(CrawlerHealth.source_key, func.max(CrawlerHealth.id).label("mid")).group_by(CrawlerHealth.source_key)
+    if keys is not None:
+        latest = latest.where(_scoped(CrawlerHealth.source_key, keys))
+    sub = latest.subquery()
+    health = {
+        h.source_key: h
+        for h in session.execute(select(CrawlerHealth).join(sub, sub.c.mid == CrawlerHealth.id)).scalars()
+    }
+    import json
+
+    rows = []
+    for c in cursors:
+        h = health.get(c.source_key)
+        rows.append((
+            c.source_key, c.kind, c.target, c.last_polled_at, c.last_new_at, c.last_item_at, c.items_total,
+            c.requests_total, c.errors_total, c.last_error, json.dumps(c.cursor, ensure_ascii=False, sort_keys=True),
+            h.state if h else "", h.at if h else None,
+        ))
+    return _frame(rows, [
+        "source_key", "kind", "target", "last_polled_at", "last_new_at", "last_item_at", "items_total",
+        "requests_total", "errors_total", "last_error", "cursor", "health_state", "health_at",
+    ])
+
+
+def crawler_health_log(session: Session, limit: int = 200, account_uids: Scope = None) -> pd.DataFrame:
+    """The most recent crawler health events (office: all; member: its own sources plus global events)."""
+    q = select(
+        CrawlerHealth.at, CrawlerHealth.source_key, CrawlerHealth.state, CrawlerHealth.http_status,
+        CrawlerHealth.message, CrawlerHealth.cooldown_until,
+    )
+    keys = _account_source_keys(session, account_uids)
+    if keys is not None:
+        q = q.where(or_(CrawlerHealth.source_key == "", _scoped(CrawlerHealth.source_key, keys)))
+    rows = _exec(session, q.order_by(CrawlerHealth.at.desc(), CrawlerHealth.id.desc()).limit(limit)).all()
+    return _frame(rows, ["at", "source_key", "state", "http_status", "message", "cooldown_until"])
+
+
+def crawler_alarm(session: Session, now: datetime | None = None) -> dict[str, Any] | None:
+    """The crawler's standing trouble, for the banner on every page, or None when all is well.
+
+    Trouble = the latest blocked/login_required event is newer than the latest ok event, or a
+    cool-down is still running. Not scoped: it says nothing about any account's data.
+    """
+    now = as_utc(now) or utcnow()
+    bad = session.execute(
+        select(CrawlerHealth).where(CrawlerHealth.state.in_(BAD_HEALTH)).order_by(CrawlerHealth.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if bad is None:
+        return None
+    ok_id = _exec(session, select(func.max(CrawlerHealth.id)).where(CrawlerHealth.state == "ok")).scalar()
+    cooling = bad.cooldown_until is not None and as_utc(bad.cooldown_until) > now  # type: ignore[operator]
+    if ok_id is not None and ok_id > bad.id and not cooling:
+        return None
+    return {
+        "state": bad.state, "at": bad.at, "source_key": bad.source_key, "http_status": bad.http_status,
+        "message": bad.message, "cooldown_until": bad.cooldown_until,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- alerts
+
+
+def alert_log(
+    session: Session,
+    *,
+    account_uids: Scope = None,
+    status: Sequence[str] | None = None,
+    level: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 1000,
+) -> pd.DataFrame:
+    """The alert outbox, newest first. Alerts with no account (digests, tests) are office-only."""
+    q = (
+        select(
+            Alert.id, Alert.created_at, Alert.case_id, Alert.account_uid, Account.screen_name, Alert.level,
+            Alert.channel, Alert.address, Alert.subject, Alert.status, Alert.attempts, Alert.next_attempt_at,
+            Alert.sent_at, Alert.last_error,
+        )
+        .select_from(Alert)
+        .outerjoin(Account, Account.uid == Alert.account_uid)
+        .where(
+            _scoped(Alert.account_uid, account_uids),
+            _filter_in(Alert.status, status),
+            _filter_in(Alert.level, level),
+            _between(Alert.created_at, start, end),
+        )
+        .order_by(Alert.created_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    return _frame(_exec(session, q).all(), [
+        "alert_id", "created_at", "case_id", "account_uid", "screen_name", "level", "channel", "address",
+        "subject", "status", "attempts", "next_attempt_at", "sent_at", "last_error",
+    ])
+
+
+def alert_attempts(session: Session, *, account_uids: Scope = None, limit: int = 1000) -> pd.DataFrame:
+    """The delivery log: every attempt, newest first, scoped through its alert's account."""
+    q = (
+        select(
+            AlertAttempt.at, AlertAttempt.alert_id, Alert.case_id, Alert.account_uid, Alert.channel,
+            AlertAttempt.ok, AlertAttempt.error, AlertAttempt.duration_ms,
+        )
+        .join(Alert, Alert.id == AlertAttempt.alert_id)
+        .where(_scoped(Alert.account_uid, account_uids))
+        .order_by(AlertAttempt.at.desc(), AlertAttempt.id.desc())
+        .limit(limit)
+    )
+    return _frame(_exec(session, q).all(), [
+        "at", "alert_id", "case_id", "account_uid", "channel", "ok", "error", "duration_ms",
+    ])

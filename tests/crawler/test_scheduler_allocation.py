@@ -1,0 +1,56 @@
+"""PriorityScheduler's allocation: poll frequency ~ sqrt(rate), quiet sources still visited, prior fitted."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from crawler.poller import PriorityScheduler, RoundRobinScheduler
+from crawler.store import SourceState
+
+START = datetime(2024, 6, 14, tzinfo=timezone.utc)
+
+
+def simulate(scheduler, rates: dict[str, float], minutes: int) -> dict[str, int]:
+    """One poll a minute to the scheduler's first pick; the rates (items/hour) are held fixed."""
+    sources = {k: SourceState(k, "mentions", k.split(":", 1)[1], activity_rate=r) for k, r in rates.items()}
+    polls = dict.fromkeys(rates, 0)
+    for minute in range(minutes):
+        now = START + timedelta(minutes=minute)
+        pick = scheduler.order(list(sources.values()), now)[0]
+        sources[pick.key].last_polled_at = now
+        polls[pick.key] += 1
+    return polls
+
+
+def test_poll_frequency_follows_the_square_root_of_the_rate() -> None:
+    rates = {"mentions:hot": 16.0, "mentions:warm": 4.0, **{f"mentions:q{i}": 1.0 for i in range(6)}}
+    sched = PriorityScheduler(prior_items=1e-9, prior_hours=1e-9, empirical=False, min_interval=timedelta(0))
+    polls = simulate(sched, rates, 24 * 60)
+    quiet = sum(polls[f"mentions:q{i}"] for i in range(6)) / 6
+    assert quiet > 0
+    assert abs(polls["mentions:hot"] / quiet - 4.0) < 0.4  # sqrt(16/1)
+    assert abs(polls["mentions:warm"] / quiet - 2.0) < 0.2  # sqrt(4/1)
+    rr = simulate(RoundRobinScheduler(), rates, 24 * 60)
+    assert max(rr.values()) - min(rr.values()) <= 1
+
+
+def test_fitted_prior_follows_the_population() -> None:
+    sched = PriorityScheduler()
+    polled = START - timedelta(hours=1)
+    alike = [SourceState(f"mentions:a{i}", "mentions", f"a{i}", last_polled_at=polled, activity_rate=0.5)
+             for i in range(40)]
+    skewed = [SourceState(f"mentions:s{i}", "mentions", f"s{i}", last_polled_at=polled,
+                          activity_rate=4.0 if i < 4 else 0.0) for i in range(40)]
+    a_alike, _ = sched.fit_prior(alike)
+    a_skewed, b_skewed = sched.fit_prior(skewed)
+    assert a_alike > 10 * a_skewed  # alike sources: pooled hard; a few hot ones: estimates kept apart
+    quiet, hot = (sched.rate(s, (a_skewed, b_skewed)) for s in (skewed[-1], skewed[0]))
+    assert 0 < quiet < hot  # a source with nothing seen keeps a positive rate
+    few = alike[:5]
+    assert sched.fit_prior(few) == (sched.prior_items, sched.prior_hours)  # too few to fit: fixed prior
+
+
+def test_cooling_down_sources_wait() -> None:
+    now = START
+    cooling = SourceState("timeline:1", "timeline", "1", cooldown_until=now + timedelta(minutes=5))
+    ready = SourceState("timeline:2", "timeline", "2", last_polled_at=now - timedelta(hours=1))
+    assert [s.key for s in PriorityScheduler().order([cooling, ready], now)] == ["timeline:2"]

@@ -1,0 +1,85 @@
+"""The team-written data set and the shipped model file."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sentiment import datagen
+from sentiment.datasets import GOV_EVAL, GOV_TRAIN, MODEL_FILE, dev_split, read_labelled_csv, sentiment_dev_path
+from sentiment.types import KINDS, LABELS
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("split", ["train", "eval"])
+def test_committed_csv_is_what_the_generator_writes(split, tmp_path):
+    out = datagen.write(split, tmp_path / f"{split}.csv")
+    assert out.read_bytes() == (datagen.DATA_DIR / f"gov_{split}.csv").read_bytes()
+
+
+def test_gov_sets_are_large_valid_and_disjoint():
+    train, ev = _rows(GOV_TRAIN), _rows(GOV_EVAL)
+    assert len(train) >= 500 and len(ev) >= 300
+    for r in train + ev:
+        assert r["label"] in LABELS and r["kind"] in KINDS and r["text"].strip()
+    assert not {r["text"] for r in train} & {r["text"] for r in ev}
+    for rows in (train, ev):
+        assert {r["label"] for r in rows} == set(LABELS)
+        assert {r["kind"] for r in rows} == set(KINDS)
+        assert sum(r["source"] == "handwritten" for r in rows) >= 100
+
+
+def test_dev_holdout_is_fixed_and_disjoint():
+    if not sentiment_dev_path().exists():
+        pytest.skip(f"{sentiment_dev_path()} not present")
+    a_train, a_held = dev_split()
+    b_train, b_held = dev_split()
+    assert a_held == b_held and a_train == b_train
+    assert not {e.text for e in a_train} & {e.text for e in a_held}
+    assert 300 <= len(a_held) <= 700
+
+
+def test_model_file_is_small_and_loads_with_the_network_disabled():
+    assert MODEL_FILE.stat().st_size < 5 * 1024 * 1024
+    code = (
+        "import socket\n"
+        "def _no(*a, **k): raise OSError('network disabled in this test')\n"
+        "socket.socket = _no; socket.create_connection = _no; socket.getaddrinfo = _no\n"
+        "import sentiment\n"
+        "print(sentiment.score('为什么没人管？').label, sentiment.kind('请问公积金怎么提取？'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "NO_PROXY": "*"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["negative", "咨询"]
+
+
+def test_broken_model_file_gives_a_clear_error(tmp_path):
+    from sentiment.model import LinearModel
+    from sentiment.types import ModelFileError
+
+    with pytest.raises(ModelFileError, match="not found"):
+        LinearModel.load(tmp_path / "missing.json.gz")
+    bad = tmp_path / "bad.json.gz"
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(ModelFileError, match="gzip JSON"):
+        LinearModel.load(bad)
+
+
+@pytest.mark.slow
+def test_train_reproduces_the_shipped_model(tmp_path):
+    if not sentiment_dev_path().exists():
+        pytest.skip(f"{sentiment_dev_path()} not present")
+    from sentiment.train import train
+
+    out, model = train(tmp_path / "model.json.gz")
+    assert out.read_bytes() == MODEL_FILE.read_bytes()
+    ev = read_labelled_csv(GOV_EVAL)
+    assert len(model.score_many([e.text for e in ev])) == len(ev)
