@@ -267,7 +267,10 @@ class ProcessPollers:
                 p.wait()
 
 
-def holder_of_any_lease(engine, name: str) -> bool:
+def holder_of_any_lease(engine, name: str, accounts_only: bool = False) -> bool:
+    """NAME owns a source lease (ACCOUNTS_ONLY: a timeline or mention search, sources that always stay on
+    the list; a case's comments or reposts drop off it when the case closes, and nobody takes them over)."""
+    where = "(source_key LIKE 'timeline:%' OR source_key LIKE 'mentions:%')" if accounts_only else "source_key NOT LIKE 'task:%'"
     with engine.connect() as conn:
-        return bool(conn.execute(text("SELECT count(*) FROM poll_leases WHERE owner = :o AND source_key NOT LIKE 'task:%'"),
+        return bool(conn.execute(text(f"SELECT count(*) FROM poll_leases WHERE owner = :o AND {where}"),
                                  {"o": name}).scalar())
