@@ -13,12 +13,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from matrix import rollup
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
 from matrix.timeutil import as_utc
 
@@ -554,6 +555,8 @@ _SWEEP_COLUMNS = ("id", "kind", "status", "account_uid", "opened_at", "forwarded
                   "closure_clock_at", "last_response_at", "last_citizen_at", "extension_working_days",
                   "forward_due", "first_response_due", "next_reply_due", "closure_due", "overdue_level",
                   "policy_version")
+_DAY_US = 86_400_000_000
+_EPOCH_DAY = date(1970, 1, 1)
 _DUE_COLUMNS = ("forward_due", "first_response_due", "next_reply_due", "closure_due")
 _DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how UTCDateTime values are stored (SQLite text; PostgreSQL casts it)
 
@@ -623,6 +626,7 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False)
     limits_cache: dict[tuple[str, str], Any] = {}
     updates: list[dict] = []
     events: list[dict] = []
+    opened_days: set[int] = set()  # local days (since 1970-01-01) of the updated cases, for the rollup
     rising: list[tuple[int, str, ClockResult]] = []
     for (cid, kind, status, account, o, f, cs, cl, lr, lc, ext, *old, old_level, version) in rows:
         key = (kind, roster.category(account))
@@ -647,14 +651,17 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False)
         overdue = new_rank >= overdue_rank
         updates.append((db(r[0]), db(r[1]), db(r[2]), db(r[3]), r[4], overdue, r[5], db(r[7]) if overdue else None,
                         policy.version, now_db, cid))
+        opened_days.add(xs(o) // _DAY_US)
         if record and (dues_changed or version != policy.version):
             events.append((cid, now_db, now_db, "recomputed", SYSTEM, None, account,
                            f"policy {version or '-'} -> {policy.version}",
                            f'{{"before": {dues_json(old_x, old_level)}, "after": {dues_json(r[:4], r[4])}}}',
                            policy.version))
-    _executemany(session, "UPDATE cases SET forward_due = ?, first_response_due = ?, next_reply_due = ?, "
-                 "closure_due = ?, overdue_level = ?, overdue = ?, overdue_deadline = ?, overdue_since = ?, "
-                 "policy_version = ?, evaluated_at = ? WHERE id = ?", updates)
+    days = [_EPOCH_DAY + timedelta(days=d) for d in opened_days]
+    with rollup.bulk_case_update(session.connection(), days, len(updates)):
+        _executemany(session, "UPDATE cases SET forward_due = ?, first_response_due = ?, next_reply_due = ?, "
+                     "closure_due = ?, overdue_level = ?, overdue = ?, overdue_deadline = ?, overdue_since = ?, "
+                     "policy_version = ?, evaluated_at = ? WHERE id = ?", updates)
     _executemany(session, "INSERT INTO case_events (case_id, at, recorded_at, type, actor, post_id, account_uid, "
                  "reason, detail, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     if rising:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crawler.store import decayed_rate
+from matrix import rollup
 from matrix.cases import process_items, sweep
 from matrix.db import session_scope
 from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
@@ -142,6 +143,18 @@ def lock_cases(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CASES_LOCK})
 
 
+def refresh_rollups(engine: Engine) -> None:
+    """Fold the days changed since the last tick into the board's rollups (its own short transaction).
+
+    Best effort: a day left marked is still read exactly (from the base tables), only slower.
+    """
+    try:
+        with session_scope(engine) as session:
+            rollup.refresh(session.connection())
+    except Exception as exc:  # noqa: BLE001 - never let the board's cache stop the clock
+        log.warning("rollup refresh failed (days stay marked and are read directly): %s", exc)
+
+
 def new_cursor_row(session: Session, source_key: str) -> PollCursor:
     """A source's cursor row, seen for the first time (added to the session)."""
     kind, target = split_source_key(source_key)
@@ -208,7 +221,9 @@ class Ingestor:
         """Run the SLA clock over all open cases (levels rise as time passes, even with no new posts)."""
         with session_scope(self.engine) as session:
             lock_cases(session)
-            return sweep(session, self.policy, as_utc(now) or utcnow()).changed
+            changed = sweep(session, self.policy, as_utc(now) or utcnow()).changed
+        refresh_rollups(self.engine)
+        return changed
 
     def record_health(self, state: str, source_key: str = "", message: str = "", http_status: int | None = None,
                       cooldown_until: datetime | None = None, detail: dict | None = None,

@@ -339,3 +339,33 @@ class PollerProcess(Base):
     items_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_pass_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class RollupCaseDay(Base):
+    """The board's period figures per Asia/Shanghai day (the day cases opened) and account (0006).
+
+    A cache of `cases`, exact by construction: triggers mark every day whose cases change in
+    `rollup_dirty`, and readers compute marked days from `cases` itself (see `matrix.rollup`).
+    account_uid '' stands for cases with no account.
+    """
+
+    __tablename__ = "rollup_case_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    account_uid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # every case, whatever its status
+    counted: Mapped[int] = mapped_column(Integer, default=0)  # not invalid, not merged
+    active: Mapped[int] = mapped_column(Integer, default=0)  # awaiting_forward, open, responded
+    overdue: Mapped[int] = mapped_column(Integer, default=0)  # counted and overdue now
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    negative: Mapped[int] = mapped_column(Integer, default=0)  # counted, case sentiment negative
+    responded: Mapped[int] = mapped_column(Integer, default=0)  # counted, first response given
+    on_time: Mapped[int] = mapped_column(Integer, default=0)  # counted, first response by its deadline
+    minutes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # counted cases' first-response working minutes, sorted
+
+
+class RollupPostDay(Base):
+    """Stored items (posts, reposts, comments) per Asia/Shanghai day (0006); kept exact like RollupCaseDay."""
+
+    __tablename__ = "rollup_post_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from matrix.models import (
     Account,
@@ -27,14 +29,15 @@ from matrix.models import (
     PolicyVersion,
     Post,
 )
+from matrix import rollup
+from matrix.rollup import ACTIVE_STATUSES, COUNTED_STATUSES  # one definition, shared with the rollup
 from matrix.timeutil import SHANGHAI, as_utc, utcnow
 
-ACTIVE_STATUSES = ("awaiting_forward", "open", "responded")
-COUNTED_STATUSES = ("awaiting_forward", "open", "responded", "closed")  # not invalid, not merged
 LEVELS = ("warning", "overdue", "催办", "通报")
 KINDS = ("投诉", "咨询", "求助", "建议", "表扬", "其他")
 STATUSES = ("awaiting_forward", "open", "responded", "closed", "invalid", "merged")
 BAD_HEALTH = ("blocked", "login_required")
+LONG_PERIOD_DAYS = 14  # from this length on, period lists scan the cases table instead of its time index
 
 Scope = Sequence[str] | None
 
@@ -105,20 +108,23 @@ def _exec(session: Session, stmt: Any) -> Any:
     return session.connection().execute(stmt)
 
 
-def _medians(pairs: Sequence[Any]) -> dict[Any, float]:
-    """Median of the second value per first value (rows straight from a query)."""
-    groups: dict[Any, list[float]] = {}
-    for key, value in pairs:
-        groups.setdefault(key, []).append(value)
-    return {k: float(statistics.median(v)) for k, v in groups.items()}
-
-
 def _account_dept_filter(department: Sequence[str] | str | None) -> ColumnElement[bool]:
     if not department:
         return true()
     if isinstance(department, str):
         department = [department]
     return Account.department.in_(list(department))
+
+
+def _long_range_column(session: Session, col: Any, start: date | None, end: date | None) -> Any:
+    """COL itself, or on SQLite for a long (or open) period `+COL`: the same value, but kept off COL's
+    index, so a period holding most rows is read in table order (a scan) rather than by thousands of
+    index-ordered random reads — several times faster when the period covers weeks."""
+    if session.get_bind().dialect.name != "sqlite":
+        return col
+    if start is not None and end is not None and (end - start).days < LONG_PERIOD_DAYS:
+        return col
+    return UnaryExpression(col, operator=custom_op("+"), type_=col.type)
 
 
 def pending_due_expr() -> Any:
@@ -156,19 +162,24 @@ def accounts(session: Session, account_uids: Scope = None) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------- headlines
 
 
-def _figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """Headline figures from (status, overdue, negative, responded, on_time, minutes) per case."""
-    counted = [r for r in rows if r[0] in COUNTED_STATUSES]
-    n = len(counted)
-    negative = sum(1 for r in counted if r[2])
-    responded = sum(1 for r in counted if r[3])
-    on_time_n = sum(1 for r in counted if r[4])
-    minutes = [r[5] for r in counted if r[5] is not None]
+def _figures(days: Sequence[Any]) -> dict[str, Any]:
+    """Headline figures from per-day-and-account rows of `rollup.case_days`."""
+    n = negative = responded = on_time_n = open_ = overdue = closed = 0
+    minutes: list[int] = []
+    for _d, _uid, _total, counted, active, od, cl, neg, resp, ot, mins in days:
+        n += counted
+        open_ += active
+        overdue += od
+        closed += cl
+        negative += neg
+        responded += resp
+        on_time_n += ot
+        minutes.extend(mins)
     return {
         "cases": n,
-        "open": sum(1 for r in rows if r[0] in ACTIVE_STATUSES),
-        "overdue": sum(1 for r in counted if r[1]),
-        "closed": sum(1 for r in rows if r[0] == "closed"),
+        "open": open_,
+        "overdue": overdue,
+        "closed": closed,
         "negative": negative,
         "negative_share": negative / n if n else None,
         "responded": responded,
@@ -179,20 +190,10 @@ def _figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 
 def _two_periods(session: Session, start: date, end: date, account_uids: Scope) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Figures for [start, end] and the period before it, from one pass over the cases of both."""
-    lo, hi = local_day_bounds(start, end)
-    prev_lo, _ = local_day_bounds(*previous_period(start, end))
-    on_time = and_(
-        Case.first_response_at.is_not(None),
-        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
-    )
-    rows = _exec(session, select(
-        Case.opened_at >= lo, Case.status, Case.overdue, Case.sentiment_label == "negative",
-        Case.first_response_at.is_not(None), on_time, Case.first_response_working_minutes,
-    ).where(Case.opened_at >= prev_lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))).all()
-    current = [tuple(r[1:]) for r in rows if r[0]]
-    previous = [tuple(r[1:]) for r in rows if not r[0]]
-    return _figures(current), _figures(previous)
+    """Figures for [start, end] and the period before it, from the daily rollup (exact: see matrix.rollup)."""
+    prev_start, _ = previous_period(start, end)
+    days = rollup.case_days(session.connection(), prev_start, end, account_uids)
+    return _figures([r for r in days if r[0] >= start]), _figures([r for r in days if r[0] < start])
 
 
 def headline_figures(
@@ -207,16 +208,12 @@ def headline_figures(
     today = now.astimezone(SHANGHAI).date()
     t_lo, t_hi = local_day_bounds(today, today)
     scope = _scoped(Case.account_uid, account_uids)
-    overdue_now, open_now = _exec(session, 
-        select(
-            func.count().filter(Case.overdue == true()),
-            func.count(),
-        ).where(Case.status.in_(ACTIVE_STATUSES), scope)
-    ).one()
     due = pending_due_expr()
-    due_today = _exec(session, 
-        select(func.count()).where(Case.status.in_(ACTIVE_STATUSES), scope, due >= t_lo, due < t_hi)
-    ).scalar_one()
+    overdue_now, open_now, due_today = _exec(session, select(  # one pass over the active cases
+        func.count().filter(Case.overdue == true()),
+        func.count(),
+        func.count().filter(and_(due >= t_lo, due < t_hi)),
+    ).where(Case.status.in_(ACTIVE_STATUSES), scope)).one()
     return {
         "current": current,
         "previous": previous,
@@ -368,7 +365,7 @@ def negative_posts(
             _scoped(Case.account_uid, account_uids),
             _filter_in(Case.account_uid, accounts),
             _filter_in(Case.kind, kind),
-            _between(Case.opened_at, start, end),
+            _between(_long_range_column(session, Case.opened_at, start, end), start, end),
             _account_dept_filter(department),
         )
         .order_by(Post.created_at.desc())
@@ -542,42 +539,22 @@ def account_summary(
     """Per account, for cases opened in the period: cases, open, overdue now, responded, response rate,
     on-time response rate, median response (working minutes), negative share. Accounts with no cases
     are listed with zeros."""
-    lo, hi = local_day_bounds(start, end)
-    counted = Case.status.in_(COUNTED_STATUSES)
-    on_time = and_(
-        Case.first_response_at.is_not(None),
-        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
-    )
-    agg = _exec(session, 
-        select(
-            Case.account_uid,
-            func.count().filter(counted),
-            func.count().filter(Case.status.in_(ACTIVE_STATUSES)),
-            func.count().filter(and_(counted, Case.overdue == true())),
-            func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
-            func.count().filter(and_(counted, on_time)),
-            func.count().filter(and_(counted, Case.sentiment_label == "negative")),
-            func.count().filter(Case.status == "closed"),
-        )
-        .where(Case.opened_at >= lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))
-        .group_by(Case.account_uid)
-    ).all()
-    minutes = _exec(session, 
-        select(Case.account_uid, Case.first_response_working_minutes).where(
-            Case.opened_at >= lo, Case.opened_at < hi, counted,
-            Case.first_response_working_minutes.is_not(None),
-            _scoped(Case.account_uid, account_uids),
-        )
-    ).all()
-    med = (
-        _medians(minutes)
-    )
+    by_uid: dict[Any, list[int]] = {}
+    minutes: dict[Any, list[int]] = {}
+    for _d, uid, _total, counted, active, od, cl, neg, resp, ot, mins in rollup.case_days(
+        session.connection(), start, end, account_uids
+    ):
+        acc = by_uid.setdefault(uid, [0] * 7)
+        for i, v in enumerate((counted, active, od, resp, ot, neg, cl)):
+            acc[i] += v
+        if mins:
+            minutes.setdefault(uid, []).extend(mins)
+    med = {uid: float(statistics.median(v)) for uid, v in minutes.items()}
     roster = _exec(session, 
         select(Account.uid, Account.screen_name, Account.name, Account.department, Account.role).where(
             _scoped(Account.uid, account_uids), _account_dept_filter(department)
         )
     ).all()
-    by_uid = {r[0]: r[1:] for r in agg}
     out = []
     for uid, screen_name, name, dept, role in roster:
         n, open_, overdue, responded, on_time_n, negative, closed = by_uid.get(uid, (0,) * 7)
@@ -599,6 +576,35 @@ def account_summary(
 # ---------------------------------------------------------------------------------------------- trends
 
 
+def _post_counts(session: Session, start: date, end: date, account_uids: Scope) -> dict[date, int]:
+    """Items per day: every item for the office (from the daily rollup); for a member, the items by its
+    own accounts plus the citizen posts that opened its cases (two indexed counts, disjoint)."""
+    if account_uids is None:
+        return rollup.post_days(session.connection(), start, end)
+    uids = list(account_uids)
+    if not uids:
+        return {}
+    lo, hi = local_day_bounds(start, end)
+    pday = _local_day(session, Post.created_at).label("day")
+    own = _exec(session, select(pday, func.count()).where(
+        Post.user_id.in_(uids), Post.created_at >= lo, Post.created_at < hi).group_by(pday)).all()
+    case_posts = (
+        select(pday, func.count())
+        .select_from(Case)
+        .join(Post, Post.id == Case.post_id)
+        .where(
+            Case.account_uid.in_(uids), Case.opened_at >= lo - timedelta(days=1), Case.opened_at < hi,
+            Post.created_at >= lo, Post.created_at < hi, or_(Post.user_id.is_(None), Post.user_id.not_in(uids)),
+        )
+        .group_by(pday)
+    )
+    out: dict[date, int] = {}
+    for d, n in [*own, *_exec(session, case_posts).all()]:
+        key = date.fromisoformat(str(d)[:10])
+        out[key] = out.get(key, 0) + n
+    return out
+
+
 def trends(session: Session, start: date, end: date, account_uids: Scope = None) -> pd.DataFrame:
     """One row per Asia/Shanghai day in [start, end]: posts, cases, negative, negative_share, responded,
     median_response_working_minutes, overdue_now (cases opened that day and overdue now).
@@ -606,38 +612,18 @@ def trends(session: Session, start: date, end: date, account_uids: Scope = None)
     posts: every stored item that day for the office; for a member, the items by its own accounts plus
     the citizen posts that opened its cases.
     """
-    lo, hi = local_day_bounds(start, end)
-    pday = _local_day(session, Post.created_at).label("day")
-    pq = select(pday, func.count()).where(Post.created_at >= lo, Post.created_at < hi)
-    if account_uids is not None:
-        case_posts = select(Case.post_id).where(
-            Case.opened_at >= lo - timedelta(days=1), Case.opened_at < hi, _scoped(Case.account_uid, account_uids)
-        )
-        pq = pq.where(or_(_scoped(Post.user_id, account_uids), Post.id.in_(case_posts)))
-    posts = dict(_exec(session, pq.group_by(pday)).all())
-    cday = _local_day(session, Case.opened_at).label("day")
-    counted = Case.status.in_(COUNTED_STATUSES)
-    crow = _exec(session, 
-        select(
-            cday,
-            func.count().filter(counted),
-            func.count().filter(and_(counted, Case.sentiment_label == "negative")),
-            func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
-            func.count().filter(and_(counted, Case.overdue == true())),
-        )
-        .where(Case.opened_at >= lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))
-        .group_by(cday)
-    ).all()
-    by_day = {str(r[0]): r[1:] for r in crow}
-    mins = _exec(session, 
-        select(cday, Case.first_response_working_minutes).where(
-            Case.opened_at >= lo, Case.opened_at < hi, counted, Case.first_response_working_minutes.is_not(None),
-            _scoped(Case.account_uid, account_uids),
-        )
-    ).all()
-    med = _medians(mins)
-    posts = {str(k): v for k, v in posts.items()}
-    med = {str(k): v for k, v in med.items()}
+    conn = session.connection()
+    posts = {d.isoformat(): n for d, n in _post_counts(session, start, end, account_uids).items()}
+    by_day: dict[str, list[int]] = {}
+    minutes: dict[str, list[int]] = {}
+    for d, _uid, _total, counted, _active, od, _cl, neg, resp, _ot, mins in rollup.case_days(conn, start, end, account_uids):
+        key = d.isoformat()
+        acc = by_day.setdefault(key, [0, 0, 0, 0])
+        for i, v in enumerate((counted, neg, resp, od)):
+            acc[i] += v
+        if mins:
+            minutes.setdefault(key, []).extend(mins)
+    med = {k: float(statistics.median(v)) for k, v in minutes.items()}
     out = []
     d = start
     while d <= end:
@@ -657,24 +643,12 @@ def trends(session: Session, start: date, end: date, account_uids: Scope = None)
 
 def account_trends(session: Session, start: date, end: date, account_uids: Scope = None) -> pd.DataFrame:
     """Per account and day: cases opened, responded, on time, overdue now, median response minutes."""
-    lo, hi = local_day_bounds(start, end)
-    cday = _local_day(session, Case.opened_at).label("day")
-    counted = Case.status.in_(COUNTED_STATUSES)
-    on_time = and_(
-        Case.first_response_at.is_not(None),
-        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
-    )
-    rows = _exec(session, 
-        select(
-            Case.account_uid, cday,
-            func.count().filter(counted),
-            func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
-            func.count().filter(and_(counted, on_time)),
-            func.count().filter(and_(counted, Case.overdue == true())),
+    rows = [
+        (uid, d, counted, resp, ot, od)
+        for d, uid, _total, counted, _active, od, _cl, _neg, resp, ot, _mins in rollup.case_days(
+            session.connection(), start, end, account_uids
         )
-        .where(Case.opened_at >= lo, Case.opened_at < hi, _scoped(Case.account_uid, account_uids))
-        .group_by(Case.account_uid, cday)
-    ).all()
+    ]
     names = dict(_exec(session, select(Account.uid, Account.screen_name).where(_scoped(Account.uid, account_uids))).all())
     df = pd.DataFrame(
         [(uid, names.get(uid, uid or ""), pd.Timestamp(str(day)), n, r, ot, od) for uid, day, n, r, ot, od in rows],
