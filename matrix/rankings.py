@@ -31,11 +31,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import String, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from matrix.models import Account, Case, UTCDateTime
 from matrix.timeutil import as_utc, utcnow
+from matrix.workcal import _US_PER_MIN
 
 EXCLUDED_STATUSES = ("invalid", "merged")
 
@@ -152,10 +153,12 @@ def _filters(start: datetime, end: datetime, account_uids: list[str] | None, dep
 def _late_rows(session: Session, policy: Any, conds: list, now: datetime) -> list[tuple]:
     """(case_id, account_uid, days late, deadline, due, met_at) for every late case under CONDS.
 
-    SQL keeps only cases late on some deadline; Python measures the lateness in working time. Many
-    cases share a (due, end) pair (dues fall on close of business, unmet ones end at `now`), so
-    lateness is computed once per pair.
+    SQL keeps only cases late on some deadline; Python measures the lateness in working time, on the
+    calendar's integer local microseconds. Timestamps come back as stored text (SQLite) and are parsed
+    once per distinct value: dues repeat (close of business), and at 90 days there are tens of
+    thousands of late cases, so per-row datetime conversion cost seconds.
     """
+    now = as_utc(now)
     now_param = literal(now, UTCDateTime())
     response_met = func.coalesce(Case.first_response_at, Case.closed_at, now_param)
     closure_met = func.coalesce(Case.closed_at, now_param)
@@ -164,43 +167,65 @@ def _late_rows(session: Session, policy: Any, conds: list, now: datetime) -> lis
         and_(Case.closure_due.is_not(None), closure_met > Case.closure_due),
         and_(Case.status == "awaiting_forward", Case.forward_due.is_not(None), Case.forward_due < now_param),
     )
+    table = Case.__table__
+    stamps = [type_coerce(table.c[c], String) for c in
+              ("forward_due", "first_response_due", "first_response_at", "closure_due", "closed_at")]
     rows = session.connection().execute(
-        select(
-            Case.id, Case.account_uid, Case.status, Case.forward_due, Case.first_response_due,
-            Case.first_response_at, Case.closure_due, Case.closed_at,
-        ).where(*conds, candidate)
+        select(table.c.id, table.c.account_uid, table.c.status, *stamps).where(*conds, candidate)
     ).all()
     per_day = _minutes_per_working_day(policy)
-    working_minutes = policy.working_minutes
-    cache: dict[tuple[datetime, datetime], float] = {}
+    cal = policy.calendar
+    between = cal.working_lus_between
+    dues: dict[Any, int] = {}
 
-    def late(due: datetime, end: datetime) -> float:
-        key = (due, end)
-        days = cache.get(key)
+    def x(v: Any) -> int:  # stored value -> local µs
+        return cal.lus(datetime.fromisoformat(v) if isinstance(v, str) else v)
+
+    def xdue(v: Any) -> int:  # the same, cached: many cases share a due time
+        got = dues.get(v)
+        if got is None:
+            got = dues[v] = x(v)
+        return got
+
+    def dt(v: Any) -> datetime | None:  # stored value -> aware UTC datetime, for the late rows only
+        return None if v is None else as_utc(datetime.fromisoformat(v) if isinstance(v, str) else v)
+
+    xnow = cal.lus(now)
+    lateness: dict[tuple[int, int], float] = {}
+
+    def late(xdue: int, xend: int) -> float:  # whole working minutes, in working days
+        key = (xdue, xend)
+        days = lateness.get(key)
         if days is None:
-            days = cache[key] = max(working_minutes(due, end), 0) / per_day
+            minutes = max(between(xdue, xend), 0) // _US_PER_MIN
+            days = lateness[key] = minutes / per_day
         return days
 
     out: list[tuple] = []
     for case_id, uid, status, fwd_due, resp_due, resp_at, close_due, closed_at in rows:
         best: tuple | None = None
-        if status == "awaiting_forward" and fwd_due is not None and fwd_due < now:
-            best = (late(fwd_due, now), "forward", fwd_due, None)
+        xclosed = None if closed_at is None else x(closed_at)
+        if status == "awaiting_forward" and fwd_due is not None:
+            xf = xdue(fwd_due)
+            if xf < xnow:
+                best = (late(xf, xnow), "forward", fwd_due, None)
         if resp_due is not None:
-            met = resp_at or closed_at
-            end = met or now
-            if end > resp_due:
-                days = late(resp_due, end)
+            xd = xdue(resp_due)
+            met = resp_at if resp_at is not None else closed_at
+            xend = xnow if met is None else (xclosed if resp_at is None else x(resp_at))
+            if xend > xd:
+                days = late(xd, xend)
                 if best is None or days > best[0]:
                     best = (days, "first_response", resp_due, met)
         if close_due is not None:
-            end = closed_at or now
-            if end > close_due:
-                days = late(close_due, end)
+            xd = xdue(close_due)
+            xend = xnow if xclosed is None else xclosed
+            if xend > xd:
+                days = late(xd, xend)
                 if best is None or days > best[0]:
                     best = (days, "closure", close_due, closed_at)
         if best is not None:
-            out.append((case_id, uid, *best))
+            out.append((case_id, uid, best[0], best[1], dt(best[2]), dt(best[3])))
     return out
 
 
