@@ -62,8 +62,11 @@ class PriorityScheduler:
     at each step polls a source once its accumulated expected wait l_i * t**2 / 2 reaches the level all
     sources share, which is exactly the interval above. The rate is the posterior mean of a Gamma-Poisson
     model: the source's decayed item count (the store's `activity_rate` x the decay's mean life) over
-    that mean life, plus a Gamma(alpha, beta) prior. The prior is fitted to the sources being ranked
-    (empirical Bayes, method of moments on their counts), so it follows the population: when a few
+    that mean life, plus a Gamma(alpha, beta) prior. The decay is slow (`RATE_HALF_LIFE_HOURS`, four
+    days): the tail of the latency is made of the quiet sources' posts, and a quiet source's two or
+    three items of the week are all the evidence that it is not silent. The prior is fitted to the
+    sources being ranked (empirical Bayes, method of moments on their counts), so it follows the
+    population: when a few
     sources hold most of the traffic the prior is weak and the estimates stay apart; when the sources
     look alike it pulls them together. With fewer than `min_fit_sources` polled sources (or
     `empirical=False`) the fixed prior `prior_items` items over `prior_hours` is used. Either way a

@@ -78,12 +78,19 @@ class PollStore(Protocol):
         """Keep a health event (shown on the board); a source's own failure also counts as a poll."""
 
 
-RATE_HALF_LIFE_HOURS = 24.0
+# Four days. Most of a 问政 matrix's sources are quiet (a few items a week), and their few items are
+# the whole evidence the scheduler has for them: with a one-day half-life an item three days old
+# weighs an eighth, so a source that posted twice this week looks like one that never posts and is
+# starved (the tail of detection latency is made of exactly those sources' posts). Member accounts'
+# activity moves over weeks, not hours, so a longer memory costs little.
+RATE_HALF_LIFE_HOURS = 96.0
 
 
 def decayed_rate(rate: float, since: datetime | None, now: datetime, created: list[datetime]) -> float:
-    """Items/hour, exponentially decayed (half-life 24 h) by each item's creation time, so a first walk
-    through a source's history already yields a fair estimate and recent activity counts most."""
+    """Items/hour, exponentially decayed (half-life `RATE_HALF_LIFE_HOURS`) by each item's creation time,
+    so a first walk through a source's history already yields an estimate and recent activity counts
+    most. For a steady stream of l items/hour it tends to l; until the source has been watched for a
+    few half-lives it undercounts (by the unwatched share of the decay window), alike for all sources."""
     tau = RATE_HALF_LIFE_HOURS / math.log(2)
     if since is not None:
         hours = max(0.0, (now - since).total_seconds() / 3600.0)

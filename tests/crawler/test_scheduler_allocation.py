@@ -54,3 +54,26 @@ def test_cooling_down_sources_wait() -> None:
     cooling = SourceState("timeline:1", "timeline", "1", cooldown_until=now + timedelta(minutes=5))
     ready = SourceState("timeline:2", "timeline", "2", last_polled_at=now - timedelta(hours=1))
     assert [s.key for s in PriorityScheduler().order([cooling, ready], now)] == ["timeline:2"]
+
+
+def test_a_quiet_source_is_remembered_for_days() -> None:
+    """Two items this week keep a quiet source well apart from a silent one (the latency tail is theirs)."""
+    from crawler.store import decayed_rate
+
+    now = START
+    week = [now - timedelta(days=3), now - timedelta(days=5)]
+    fresh = decayed_rate(0.0, None, now, [now - timedelta(minutes=5)])
+    assert decayed_rate(0.0, None, now, [week[0]]) > 0.5 * fresh  # a 3-day-old item still weighs over half
+    polled = now - timedelta(hours=1)
+    quiet = SourceState("mentions:q", "mentions", "q", last_polled_at=polled,
+                        activity_rate=decayed_rate(0.0, None, now, week))
+    silent = SourceState("mentions:s", "mentions", "s", last_polled_at=polled)
+    busy = [SourceState(f"mentions:b{i}", "mentions", f"b{i}", last_polled_at=polled,
+                        activity_rate=decayed_rate(0.0, None, now, [now - timedelta(hours=h) for h in range(0, 72, 3)]))
+            for i in range(4)]
+    population = [quiet, silent, *busy, *(SourceState(f"mentions:z{i}", "mentions", f"z{i}", last_polled_at=polled)
+                                          for i in range(20))]
+    sched = PriorityScheduler()
+    prior = sched.fit_prior(population)
+    assert sched.rate(quiet, prior) > 4 * sched.rate(silent, prior)
+    assert sched.rate(busy[0], prior) > 4 * sched.rate(quiet, prior)
