@@ -114,9 +114,12 @@ def _oidc_user(config: auth.UsersConfig) -> auth.User | None:
         return None
     if not logged_in:
         return None
-    user = config.by_email(str(st.user.get("email", "")))
+    email = str(st.user.get("email", "") or "")
+    user = config.by_email(email)
     if user is None:
-        st.error("此单点登录账号未在用户文件中登记，无权查看。")
+        st.title("问政监测看板 · 登录")
+        st.error("此单点登录账号未在用户文件中登记，无权查看。请联系问政办登记该邮箱。")
+        st.text(f"单点登录邮箱：{email or '（身份提供方未给出邮箱）'}")  # st.text: no markdown, no mailto link
         if st.button("退出单点登录"):
             st.logout()
         st.stop()
@@ -180,10 +183,14 @@ def sign_out_button(user: auth.User) -> None:
     if st.sidebar.button("退出登录", key="logout"):
         st.session_state.pop(USER_KEY, None)
         try:
-            if st.user.is_logged_in:
-                st.logout()
+            oidc = bool(st.user.is_logged_in)
         except Exception:  # noqa: BLE001 - no OIDC configured
-            pass
+            oidc = False
+        if oidc:
+            # the browser goes to /auth/logout (clears the sign-in cookie) and comes back to a new
+            # session; st.rerun() here would drop that redirect and leave the cookie signed in
+            st.logout()
+            st.stop()
         st.rerun()
 
 
