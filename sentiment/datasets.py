@@ -14,6 +14,7 @@ DATA_DIR = PACKAGE_DIR / "data"
 GOV_TRAIN = DATA_DIR / "gov_train.csv"
 GOV_EVAL = DATA_DIR / "gov_eval.csv"
 MODEL_FILE = DATA_DIR / "model.json.gz"
+EXT_LEXICON = DATA_DIR / "ext_lexicon.txt"
 
 _LABEL_ALIASES = {
     "negative": "negative", "neg": "negative", "-1": "negative", "0": "negative", "负面": "negative",
@@ -39,6 +40,7 @@ class Example:
     text: str
     label: str  # negative / neutral / positive
     kind: str | None = None
+    source: str = ""  # gov CSVs: "handwritten" or "template-…"
 
 
 def parse_label(raw: str, where: str) -> str:
@@ -63,7 +65,7 @@ def read_labelled_csv(path: str | Path, text_column: str = "text", label_column:
         for i, row in enumerate(reader, start=2):
             label = parse_label(row[label_column], f"{path} line {i}")
             kind = (row.get("kind") or "").strip() or None
-            out.append(Example(row[text_column] or "", label, kind))
+            out.append(Example(row[text_column] or "", label, kind, (row.get("source") or "").strip()))
     return out
 
 

@@ -10,7 +10,7 @@ POSITIVE = (
     "及时 高效 效率高 效率真高 迅速 神速 热情 耐心 细心 周到 专业 靠谱 放心 安心 省心 方便 便民 便捷 顺利 圆满 "
     "解决了 办好了 修好了 处理好了 已经修好 恢复了 开心 高兴 快乐 幸福 喜欢 爱 棒 好棒 太好了 真好 不错 优秀 "
     "厉害 美 漂亮 可爱 期待 加油 支持 祝福 祝 赞 好样的 优美 舒服 好吃 惊喜 哈哈 嘻嘻 为民 实事 好人 榜样 "
-    "nice good great thanks thank love happy "
+    "nice good great thanks thank love happy appreciate helpful excellent awesome "
     # everyday emotion and evaluation words (Weibo small talk)
     "美好 美丽 好看 好听 好玩 精彩 完美 成功 希望 祝福 生日快乐 新年快乐 恭喜 祝贺 庆祝 嘿嘿 笑 微笑 欢乐 欢迎 "
     "满足 惬意 轻松 自在 美味 享受 浪漫 甜蜜 温馨 幸运 牛 帅 酷 萌 乖 暖 珍惜 爱你 么么 亲爱 欣赏 佩服 骄傲 "
@@ -26,7 +26,7 @@ NEGATIVE = (
     "没人管 无人管 没人理 无人问津 石沉大海 不了了之 已读不回 不回复 打不通 没人接 没反应 没动静 没解决 未解决 "
     "问题依旧 老样子 又坏 坏了 不亮 停水 停电 不热 漏水 危险 隐患 严重 受不了 忍无可忍 欺负 骗 坑人 黑心 "
     "害 怕 担心 着急 急死 累 痛 病 哭 泪 惨 可怜 倒霉 晕 怒 恨 讨厌 呵呵 醉了 服了 "
-    "bad terrible awful angry hate worst "
+    "bad terrible awful angry hate worst broken stolen nobody useless dirty noisy smells waited "
     "悲伤 痛苦 烦躁 无聊 无奈 绝望 恐怖 焦虑 紧张 压力 疲惫 困 饿 冷死 热死 感冒 发烧 咳嗽 疼 眼泪 孤单 寂寞 心碎 "
     "心疼 悲剧 坑爹 吓 吓死 抓狂 鄙视 可恶 该死 去死 差劲 烂 丑 失眠 加班 堵车 迟到 挂科 考砸 分手 想哭 遗憾 可惜 "
     "后悔 不爽 不开心 不舒服 不好 悲催 苦逼 苦 虐 心累 好累 累死 烦死了 闹心 揪心 痛心 难过死 哭了 泪奔 伤不起 "
@@ -36,6 +36,9 @@ NEGATIVE = (
 ).split()
 
 NEGATORS = tuple("不 没 没有 无 未 别 莫 非 毫无 并不 并没有 一点都不 一点也不 从不 从来没".split())
+# Words that contain a negator character but negate nothing after them (特别温柔, 非常满意, 不错不错).
+NOT_NEGATORS = tuple("非常 特别 别人 区别 分别 无论 无比 未来 莫名 不错 不仅 不断 不少 不久 不但 不管 没想到 无微不至 "
+                     "毫无疑问".split())
 
 # Markers of a rhetorical question (反问) or sarcasm: a question that is really a complaint.
 RHETORICAL = (
@@ -46,10 +49,15 @@ RHETORICAL = (
 )
 SARCASM = (
     "呵呵", "真是好样的", "真行", "真厉害啊", "效率真高啊", "太感谢了一个", "长见识", "佩服佩服", "好一个",
-    "真是服了", "服了", "醉了", "666", "谢谢你们全家", "真是感谢", "真是谢谢", "又是已读不回",
+    "真是服了", "服了", "醉了", "666", "效率感人", "速度感人", "感人的效率", "感人的速度", "谢谢你们全家", "真是感谢", "真是谢谢", "又是已读不回",
+)
+# Weaker 反问 shapes: a question that is a reproach (是摆设吗？说好的…呢？). Only a model feature, never an override.
+RHETORICAL_SOFT = (
+    "摆设", "说好的", "就不能", "难道不能", "是不是只会", "还有人管", "还有人在管", "有人管吗", "去哪了", "哪去了", "人在哪",
+    "干什么吃的", "有人查吗", "有没有人查", "有没有人看", "还查不查", "还管不管", "no response", "not fixed", "still not",
 )
 CONTRAST = ("但是", "但", "可是", "可", "然而", "不过", "只是", "就是", "却", "结果")
-QUESTION = ("请问", "咨询", "想问", "问一下", "问下", "求问", "能否", "可否", "吗", "么", "怎么", "如何", "哪里", "哪儿",
+QUESTION = ("请问", "咨询", "想问", "问一下", "问下", "求问", "能否", "可否", "吗", "怎么", "如何", "哪里", "哪儿",
             "哪个", "什么", "多久", "多少", "几点", "是否", "能不能", "可不可以", "需不需要", "?")
 THANKS = ("感谢", "谢谢", "多谢", "点赞", "辛苦了", "致敬", "好评", "表扬", "感恩", "赞一个", "为你们点赞")
 HELP = ("求助", "求救", "帮忙", "帮帮", "救命", "走失", "丢失", "急寻", "寻找", "找不到", "联系不上", "帮一下", "帮个忙",

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import rules
 from .datasets import MODEL_FILE
-from .features import features, ngram_features
+from .features import PolarityLexicon, features, lexicon_features, ngram_features
 from .linear import softmax
 from .types import KINDS, LABELS, ModelFileError, Sentiment
 
@@ -32,12 +32,15 @@ class LinearModel:
 
     name = "default"
 
-    def __init__(self, index: dict[str, int], weights: np.ndarray, meta: dict | None = None):
+    def __init__(self, index: dict[str, int], weights: np.ndarray, meta: dict | None = None,
+                 lexicon: dict[str, float] | None = None):
         if weights.shape != (len(index), len(LABELS) + len(KINDS)):
             raise ModelFileError(f"weights have shape {weights.shape}, expected ({len(index)}, {len(LABELS) + len(KINDS)})")
         self.index = index
         self.weights = weights
         self.meta = meta or {}
+        # external polarity lexicon baked into the model file (word -> score), or None
+        self.lexicon = PolarityLexicon(lexicon) if lexicon and not isinstance(lexicon, PolarityLexicon) else (lexicon or None)
 
     # ---- loading -------------------------------------------------------------------------------------
     @classmethod
@@ -54,24 +57,28 @@ class LinearModel:
             raise ModelFileError(f"{path}: not a {FORMAT} model with labels {LABELS} and kinds {KINDS}")
         names = doc["features"]
         w = np.asarray(doc["weights"], dtype=np.float64).reshape(len(names), len(LABELS) + len(KINDS))
-        return cls({n: i for i, n in enumerate(names)}, w / doc["scale"], doc.get("meta"))
+        lex = doc.get("lexicon")
+        lexicon = None
+        if lex:
+            lex_scale = doc.get("lexicon_scale", doc["scale"])
+            lexicon = PolarityLexicon({word: v / lex_scale for word, v in zip(lex["words"], lex["scores"])})
+        return cls({n: i for i, n in enumerate(names)}, w / doc["scale"], doc.get("meta"), lexicon)
 
     # ---- scoring -------------------------------------------------------------------------------------
     def _logits(self, feats: dict[str, float]) -> np.ndarray:
-        idx, vals = [], []
-        for k, v in feats.items():
-            j = self.index.get(k)
-            if j is not None:
-                idx.append(j)
-                vals.append(v)
-        if not idx:
+        get = self.index.get
+        hits = [(j, v) for k, v in feats.items() if (j := get(k)) is not None]
+        if not hits:
             return np.zeros(self.weights.shape[1])
-        return np.asarray(vals) @ self.weights[idx]
+        idx, vals = zip(*hits)
+        return np.asarray(vals) @ self.weights[list(idx)]
 
     def _tail_is_negative(self, tail: str) -> bool:
         feats = ngram_features(tail, [])
         for k, v in rules.cues(tail).counts.items():
             feats[k] = v
+        if self.lexicon:
+            feats.update(lexicon_features(tail, self.lexicon))
         feats["B:bias"] = 1.0
         p = softmax(self._logits(feats)[:len(LABELS)])
         return int(np.argmax(p)) == _NEG
@@ -114,19 +121,21 @@ class LinearModel:
         return kind
 
     def analyse(self, text: str | None) -> tuple[Sentiment, str]:
-        feats, c, body = features(text)
+        feats, c, body = features(text, self.lexicon)
         empty = not body and not any(k.startswith("E:") for k in feats)
         return self._decide(self._logits(feats), c, body, empty)
 
     def analyse_many(self, texts: Iterable[str | None]) -> list[tuple[Sentiment, str]]:
         """Batch form: features per text, then one sparse product for the whole batch."""
-        parsed = [features(t) for t in texts]
+        lex = self.lexicon
+        parsed = [features(t, lex) for t in texts]
         if not parsed:
             return []
         index = self.index
         rows, cols, vals = [], [], []
+        get = index.get
         for r, (feats, _, _) in enumerate(parsed):
-            hit = [(index[k], v) for k, v in feats.items() if k in index]
+            hit = [(j, v) for k, v in feats.items() if (j := get(k)) is not None]
             rows.extend([r] * len(hit))
             cols.extend(j for j, _ in hit)
             vals.extend(v for _, v in hit)

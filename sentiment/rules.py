@@ -23,6 +23,11 @@ _POS_RE = _alternation(lx.POSITIVE)
 _NEG_RE = _alternation(lx.NEGATIVE)
 _RHET_RE = _alternation(lx.RHETORICAL)
 _SARC_RE = _alternation(lx.SARCASM)
+_RHET_SOFT_RE = _alternation(lx.RHETORICAL_SOFT)
+_RESOLVED_CUE_RE = _alternation(lx.RESOLVED)
+_NOT_YET_RE = re.compile(r"(?:还没|没有|尚未|未|没)$")
+# A praise word put in quotes (感谢你们的“高效”) is sarcasm.
+_QUOTED_RE = re.compile(r"[“\"‘'「『]([^”\"’'」』]{1,8})[”\"’'」』]")
 _Q_RE = _alternation(lx.QUESTION)
 _THANKS_RE = _alternation(lx.THANKS)
 _HELP_RE = _alternation(lx.HELP)
@@ -31,7 +36,7 @@ _COMPLAIN_RE = _alternation(lx.COMPLAIN)
 _NEGATOR_RE = re.compile("(?:" + "|".join(sorted(map(re.escape, lx.NEGATORS), key=len, reverse=True)) + r")[^,.!?;，。！？；]{0,2}$")
 # "跑了三趟", "等了两个月", "拖了半年": time or trips spent, the core of most sarcastic thanks.
 _WASTED_RE = re.compile(r"(?:跑|等|拖|催|打)了(?:0|[一二两三四五六七八九十几好多半]+)(?:趟|次|天|个月|月|周|年|个星期|小时|遍)")
-_CONTRAST_RE = re.compile(r"(?:但是|可是|然而|不过|只是|但|却)")
+_CONTRAST_RE = re.compile(r"(?:但是|可是|然而|不过|只是|但|却|(?<=[,，])就是)")  # ，就是…: 人挺好的，就是不办事
 _CLAUSE_RE = re.compile(r"[,.!?;，。！？；…]")
 _WHY_NOT_RE = re.compile(r"(?:为什么|为啥|咋|怎么)[^,.!;?]{0,12}(?:没人|没有人|不管|不处理|不解决|还没|还是没|一直|总是|迟迟|就是不|都不|老是)")
 
@@ -46,10 +51,20 @@ class Cues:
         self.counts[name] = self.counts.get(name, 0.0) + value
 
 
+_NOT_NEGATOR_RE = _alternation(lx.NOT_NEGATORS)
+
+
+def negated_at(body: str, start: int) -> bool:
+    """Is the word starting at `start` negated: a negator ends at most 2 characters before it, in the same
+    clause (不太满意, 没有及时), not counting words like 特别/非常/不错 that only look like negators."""
+    window = _NOT_NEGATOR_RE.sub(lambda m: "#" * len(m.group()), body[max(0, start - 8):start])
+    return bool(_NEGATOR_RE.search(window))
+
+
 def _polar_hits(body: str, rx: re.Pattern[str]) -> tuple[int, int]:
     plain = negated = 0
     for m in rx.finditer(body):
-        if _NEGATOR_RE.search(body[max(0, m.start() - 6):m.start()]):
+        if negated_at(body, m.start()):
             negated += 1
         else:
             plain += 1
@@ -80,6 +95,16 @@ def cues(body: str, emoticons: list[str] | tuple[str, ...] = ()) -> Cues:
     question = bool(_Q_RE.search(body))
     rhet = bool(_RHET_RE.search(body) or _WHY_NOT_RE.search(body))
     sarcasm = bool(_SARC_RE.search(body))
+    if not sarcasm and any(_POS_RE.search(m.group(1)) for m in _QUOTED_RE.finditer(body)):
+        sarcasm = True
+        c.add("R:quoted_praise")
+    rhet_soft = bool(_RHET_SOFT_RE.search(body))
+    if rhet_soft:
+        c.add("R:rhet_soft")
+    for m in _RESOLVED_CUE_RE.finditer(body):
+        if not _NOT_YET_RE.search(body[max(0, m.start() - 2):m.start()]):
+            c.add("R:resolved")
+            break
     thanks = bool(_THANKS_RE.search(body))
     wasted = bool(_WASTED_RE.search(body))
     if question:
@@ -98,7 +123,7 @@ def cues(body: str, emoticons: list[str] | tuple[str, ...] = ()) -> Cues:
         c.add("R:suggest")
     if _COMPLAIN_RE.search(body):
         c.add("R:complain")
-    if question and not rhet and not neg and not negpos:
+    if question and not rhet and not rhet_soft and not neg and not negpos:
         c.add("R:plainq")
 
     # Praise (or thanks) followed by a contrast whose tail complains: the tail is what the author wants.

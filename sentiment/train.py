@@ -16,14 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path
-from .features import features
+from .datasets import EXT_LEXICON, GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path
+from .features import PolarityLexicon, features
 from .linear import Sparse, fit_softmax
 from .model import FORMAT, LinearModel
 from .text import strip_emoticons
 from .types import KINDS, LABELS, DataFileError
 
 SCALE = 10000
+LEX_SCALE = 100  # lexicon scores have two decimals
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,24 @@ class Params:
     lr: float = 0.05
     dev_weight: float = 2.0  # each of the two copies (raw, stripped) of a dev row
     gov_weight: float = 2.0
+    lex_min: float = 1.0  # external-lexicon words with |score| below this are left out
+    hand_weight: float = 8.0  # extra factor for hand-written gov rows (source "handwritten"), sentiment head
+    kind_hand_weight: float = 1.0  # the same for the kind head (CV: no gain from weighting)
+
+
+def load_lexicon(path: str | Path | None = None) -> dict[str, float] | None:
+    """The external polarity lexicon (`word<TAB>score` lines), or None when the file is absent."""
+    path = Path(path) if path else EXT_LEXICON
+    if not path.exists():
+        return None
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#") or not line.strip():
+                continue
+            word, score = line.rstrip("\n").split("\t")
+            out[word] = float(score)
+    return out
 
 
 def _sha256(path: Path) -> str:
@@ -52,16 +71,22 @@ def expand_dev(rows: list[Example]) -> list[Example]:
     return out
 
 
-def fit(gov: list[Example], dev: list[Example], params: Params = Params()) -> LinearModel:
-    """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only."""
-    examples = list(gov) + expand_dev(dev)
-    weights = np.array([params.gov_weight] * len(gov) + [params.dev_weight] * (len(examples) - len(gov)))
-    feats = [features(e.text)[0] for e in examples]
+def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
+        lex: dict[str, float] | None = None) -> LinearModel:
+    """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only.
+    `lex` (word -> polarity) adds the external-lexicon features and is stored in the model."""
+    two_way = expand_dev(dev)
+    examples = list(gov) + two_way
+    if lex is not None and not isinstance(lex, PolarityLexicon):
+        lex = PolarityLexicon(lex)
+    weights = np.array([params.gov_weight * (params.hand_weight if e.source == "handwritten" else 1.0) for e in gov]
+                       + [params.dev_weight] * len(two_way))
+    feats = [features(e.text, lex)[0] for e in examples]
     df: dict[str, int] = {}
     for f in feats:
         for k in f:
             df[k] = df.get(k, 0) + 1
-    names = sorted(k for k, n in df.items() if n >= params.min_df or k[:2] in ("R:", "B:"))
+    names = sorted(k for k, n in df.items() if n >= params.min_df or k[:2] in ("R:", "B:", "X:"))
     index = {n: i for i, n in enumerate(names)}
     x = Sparse.build(feats, index)
     y = np.array([LABELS.index(e.label) for e in examples])
@@ -78,6 +103,9 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params()) -> Li
     if params.kind_balanced:
         count = {k: kinds.count(k) for k in KINDS}
         kind_weights = np.array([1.0 / count[k] for k in kinds])
+    if params.kind_hand_weight != 1.0:
+        hand = np.array([params.kind_hand_weight if e.source == "handwritten" else 1.0 for e in gov])
+        kind_weights = hand if kind_weights is None else kind_weights * hand
     w_kind = fit_softmax(xk, np.array([KINDS.index(k) for k in kinds]), len(KINDS), kind_weights,
                          l2=params.kind_l2, epochs=params.epochs, lr=params.lr)
     w = np.hstack([w_sent, w_kind])
@@ -85,7 +113,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params()) -> Li
     keep = np.flatnonzero(np.abs(q).sum(axis=1) > 0)
     kept_names = [names[i] for i in keep]
     return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep] / SCALE,
-                       {"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
+                       lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
                         "n_examples": len(examples), "n_features": len(kept_names)})
 
 
@@ -94,6 +122,10 @@ def serialise(model: LinearModel, meta: dict) -> bytes:
     q = np.rint(model.weights * SCALE).astype(np.int64)
     doc = {"format": FORMAT, "labels": list(LABELS), "kinds": list(KINDS), "scale": SCALE,
            "meta": meta, "features": names, "weights": q.ravel().tolist()}
+    if model.lexicon:
+        words = sorted(model.lexicon)
+        doc["lexicon"] = {"words": words, "scores": [int(round(model.lexicon[w] * LEX_SCALE)) for w in words]}
+        doc["lexicon_scale"] = LEX_SCALE
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
@@ -102,14 +134,20 @@ def serialise(model: LinearModel, meta: dict) -> bytes:
 
 
 def train(out: str | Path = MODEL_FILE, gov_path: str | Path = GOV_TRAIN, dev_path: str | Path | None = None,
-          params: Params = Params()) -> tuple[Path, LinearModel]:
+          params: Params = Params(), lex_path: str | Path | None = None) -> tuple[Path, LinearModel]:
     gov_path = Path(gov_path)
     dev_path = Path(dev_path) if dev_path else sentiment_dev_path()
     gov = read_labelled_csv(gov_path)
     dev_train, dev_held = dev_split(dev_path)
-    model = fit(gov, dev_train, params)
+    lex = load_lexicon(lex_path)
+    if lex is not None:
+        lex = {w: v for w, v in lex.items() if abs(v) >= params.lex_min}
+    model = fit(gov, dev_train, params, lex)
     meta = dict(model.meta)
     meta["inputs"] = {gov_path.name: _sha256(gov_path), dev_path.name: _sha256(dev_path)}
+    if lex is not None:
+        meta["inputs"][Path(lex_path or EXT_LEXICON).name] = _sha256(Path(lex_path or EXT_LEXICON))
+        meta["lexicon_words"] = len(lex)
     meta["dev_holdout_rows"] = len(dev_held)
     data = serialise(model, meta)
     out = Path(out)
