@@ -24,6 +24,11 @@ if data.has("matrix.rankings.account_rankings"):
     ranks = data.q("matrix.rankings.account_rankings", lo, hi, account_uids=scope, department=department, now=now)
     df = pd.DataFrame([asdict(r) for r in ranks])
     source = "matrix.rankings"
+    data.prewarm([  # the other period presets, so that switching to one is a cache hit
+        ("matrix.rankings.account_rankings", local_day_bounds(s_, e_),
+         {"account_uids": scope, "department": department, "now": now})
+        for s_, e_ in ui.other_periods()
+    ])
 else:  # the casework engineer's ranking is not installed: fall back to the board's own summary
     df = data.q("account_summary", start, end, account_uids=scope, department=department)
     source = "matrix.queries.account_summary"
