@@ -5,6 +5,8 @@ tests/artifacts/screenshots/ (gitignored).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import csv
 import io
 import os
@@ -47,21 +49,29 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     users = tmp / "users.toml"
     auth.add_user(users, "office", role="office", password=PASSWORDS["office"], display_name="问政办值班", rounds=4)
     auth.add_user(users, "police", role="member", password=PASSWORDS["police"], accounts=[A], rounds=4)
-    port = server.free_port()
-    log = (tmp / "server.log").open("wb")
-    proc = server.launch(db_url, port=port, users=users, stdout=log, stderr=subprocess.STDOUT)
-    base = server.url_for("127.0.0.1", port)
-    try:
-        server.wait_ready(base, proc, timeout=60)
+    with running_board(db_url, users, tmp) as base:
         yield Board(db_url, base, seeded, db_url)
-    finally:
-        proc.terminate()
+
+
+@contextmanager
+def running_board(db_url: str, users: Path, tmp: Path, port: int | None = None,
+                  extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`wzmon dashboard` in a subprocess on 127.0.0.1 (its log in TMP/server.log); yields its base URL."""
+    port = port or server.free_port()
+    base = server.url_for("127.0.0.1", port)
+    with (tmp / "server.log").open("wb") as log:
+        proc = server.launch(db_url, port=port, users=users, stdout=log, stderr=subprocess.STDOUT,
+                             **({"extra_env": extra_env} if extra_env else {}))
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            server.wait_ready(base, proc, timeout=60)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
@@ -20,7 +19,7 @@ from dashboard import auth, server
 from dashboard_seed import A, A_SECRET, B_SECRET, Seeded, seed
 from matrix.db import dispose_engines, open_db
 from oidc_provider import OIDCProvider
-from test_browser import CHROMIUM_ARGS, grid_text, idle, nav, shot
+from test_browser import browser, grid_text, idle, nav, running_board, shot  # noqa: F401 - browser: fixture
 
 pytestmark = [
     pytest.mark.browser,
@@ -67,31 +66,11 @@ def oidc_board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OIDCBoard]:
         encoding="utf-8",
     )
     os.chmod(secrets_file, 0o600)
-    log = (tmp / "server.log").open("wb")
-    proc = server.launch(db_url, port=port, users=users, stdout=log, stderr=subprocess.STDOUT,
-                         extra_env={"STREAMLIT_SECRETS_FILES": str(secrets_file)})
     try:
-        server.wait_ready(base, proc, timeout=60)
-        yield OIDCBoard(base, seeded, provider)
+        with running_board(db_url, users, tmp, port=port, extra_env={"STREAMLIT_SECRETS_FILES": str(secrets_file)}):
+            yield OIDCBoard(base, seeded, provider)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         provider.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
