@@ -1,9 +1,10 @@
 """The poller: which source to read next, within one site-wide budget, and what to do when refused.
 
 A pass ranks the sources (`PriorityScheduler`: square-root allocation by each source's estimated
-arrival rate, plus the nearest open-case deadline; `RoundRobinScheduler` is the plain baseline), then reads them in that
-order until the pass's share of the budget is spent. Each page is committed with its cursor before
-the next request, so killing the process between pages loses nothing and doubles nothing.
+arrival rate and the hours of day its kind of source gets items, plus the nearest open-case deadline;
+`RoundRobinScheduler` is the plain baseline), then reads them in that order until the pass's share
+of the budget is spent. Each page is committed with its cursor before the next request, so killing
+the process between pages loses nothing and doubles nothing.
 Refusals: login/captcha or a block pause the whole budget for a cool-down that grows with each
 repeat (recorded as crawler health); a malformed page or a transport error only benches that source.
 """
@@ -44,6 +45,124 @@ class RoundRobinScheduler:
         return sorted(sources, key=lambda s: (s.last_polled_at or epoch, s.key))
 
 
+CST = timezone(timedelta(hours=8))  # Asia/Shanghai (no daylight saving since 1991)
+
+
+class PostingProfile:
+    """When a kind of source gets its items: relative intensity by hour of day (Asia/Shanghai), apart
+    for workdays (Mon-Fri) and rest days, learned from the `created_at` of the items collected.
+
+    Posting is far from uniform in time: citizens write in waking hours, offices post in working hours
+    on workdays. The expected number of items a source got since its last poll is therefore its rate
+    times the *exposure* of the interval, the integral of the intensity over it (hours of average
+    activity), not the hours elapsed: a timeline read at 17:30 has barely accumulated anything by 8:30
+    the next morning, while an hour of a weekday afternoon counts for more than one. What the scheduler
+    ranks by is the wait those items have run up (`waiting`): each waits in real time from its arrival,
+    so an item of the night counts as long as it has waited, but few items arrive then. Each day type's
+    profile averages 1 over its 24 hours, so a flat profile makes exposure = elapsed hours; it starts
+    flat (`prior_per_hour` pseudo-items in every hour, all day types pooled) and the rest-day profile
+    borrows from the pooled one (`shrink` pseudo-items) until rest days have been seen. Counts are
+    scaled down past `memory_items` so the profile follows slow changes.
+    """
+
+    def __init__(self, prior_per_hour: float = 2.0, shrink: float = 24.0, memory_items: float = 5000.0,
+                 floor: float = 0.05) -> None:
+        self.prior_per_hour = prior_per_hour
+        self.shrink = shrink
+        self.memory_items = memory_items
+        self.floor = floor
+        self._counts: dict[str, list[list[float]]] = {}  # kind -> [workday hours, rest-day hours]
+        self._tables: dict[str, list[list[float]]] = {}
+        self._weeks: dict[str, tuple] = {}  # kind -> a week's hourly intensities and their integrals
+
+    @staticmethod
+    def _slot(at: datetime) -> tuple[int, int]:
+        local = at.astimezone(CST) if at.tzinfo else at.replace(tzinfo=timezone.utc).astimezone(CST)
+        return (0 if local.weekday() < 5 else 1), local.hour
+
+    def observe(self, kind: str, times: list[datetime]) -> None:
+        if not times:
+            return
+        counts = self._counts.setdefault(kind, [[0.0] * 24, [0.0] * 24])
+        for at in times:
+            day, hour = self._slot(at)
+            counts[day][hour] += 1.0
+        total = sum(map(sum, counts))
+        if total > self.memory_items:
+            scale = self.memory_items / total
+            for row in counts:
+                row[:] = [c * scale for c in row]
+        self._tables.pop(kind, None)
+        self._weeks.pop(kind, None)
+
+    def table(self, kind: str) -> list[list[float]] | None:
+        """[workday, rest day] x 24 hourly intensities (each row averaging 1); None while nothing is known."""
+        if kind not in self._counts:
+            return None
+        table = self._tables.get(kind)
+        if table is None:
+            counts = self._counts[kind]
+            pooled = [counts[0][h] + counts[1][h] + self.prior_per_hour for h in range(24)]
+            total = sum(pooled)
+            pooled = [24.0 * c / total for c in pooled]
+            table = []
+            for row in counts:
+                n = sum(row)
+                raw = [max(self.floor, 24.0 * (row[h] + self.shrink * pooled[h] / 24.0) / (n + self.shrink))
+                       for h in range(24)]
+                mean = sum(raw) / 24.0
+                table.append([r / mean for r in raw])
+            self._tables[kind] = table
+        return table
+
+    def exposure(self, kind: str, since: datetime, now: datetime) -> float:
+        """Hours of average activity between `since` and `now`: the integral of the intensity."""
+        hours = max(0.0, (now - since).total_seconds() / 3600.0)
+        if hours == 0.0 or self.table(kind) is None:
+            return hours
+        base = self._monday(since)
+        return max(0.0, self._integrals(kind, (now - base).total_seconds() / 3600.0)[0]
+                   - self._integrals(kind, (since - base).total_seconds() / 3600.0)[0])
+
+    def waiting(self, kind: str, since: datetime, now: datetime) -> float:
+        """Twice the expected hours waited so far, per unit of rate, by the items that arrived since `since`:
+        2 x integral over s in [since, now] of intensity(s) x (now - s). Flat profile: hours squared."""
+        hours = max(0.0, (now - since).total_seconds() / 3600.0)
+        if hours == 0.0 or self.table(kind) is None:
+            return hours * hours
+        base = self._monday(since)
+        t0 = (since - base).total_seconds() / 3600.0
+        c0, g0 = self._integrals(kind, t0)
+        _, g1 = self._integrals(kind, t0 + hours)
+        return max(0.0, 2.0 * (g1 - g0 - c0 * hours))  # integral of (C(u) - C(since)) du, C the exposure
+
+    @staticmethod
+    def _monday(at: datetime) -> datetime:
+        local = at.astimezone(CST)
+        return (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def _integrals(self, kind: str, hours: float) -> tuple[float, float]:
+        """(C, G) at `hours` after a Monday 0:00 local: C the exposure so far, G the integral of C."""
+        week = self._weeks.get(kind)
+        if week is None:
+            table = self.table(kind)
+            rates = [table[0 if h // 24 < 5 else 1][h % 24] for h in range(168)]
+            c, g = [0.0], [0.0]
+            for v in rates:
+                g.append(g[-1] + c[-1] + v / 2.0)
+                c.append(c[-1] + v)
+            week = self._weeks[kind] = (rates, c, g)
+        rates, c, g = week
+        weeks, rest = divmod(hours, 168.0)
+        k = int(weeks)
+        h = min(int(rest), 167)
+        f = rest - h
+        cw, gw = c[168], g[168]
+        c_at = k * cw + c[h] + rates[h] * f
+        g_at = 168.0 * cw * k * (k - 1) / 2.0 + k * gw + k * cw * rest + g[h] + c[h] * f + rates[h] * f * f / 2.0
+        return c_at, g_at
+
+
 class PriorityScheduler:
     """Square-root allocation: poll each source about as often as the square root of its arrival rate.
 
@@ -60,7 +179,12 @@ class PriorityScheduler:
 
     The index: score = (rate + urgency) x hours since the last poll, squared. Picking the largest score
     at each step polls a source once its accumulated expected wait l_i * t**2 / 2 reaches the level all
-    sources share, which is exactly the interval above. The rate is the posterior mean of a Gamma-Poisson
+    sources share, which is exactly the interval above. Posting is not uniform in time, so "hours
+    squared" is really twice the wait run up per unit rate, 2 x integral of intensity(s) x (now - s) over
+    the time since the last poll, with the intensity by hour of day and workday/rest day learned per
+    source kind from the items read (`PostingProfile`, fed by the poller through `observe`; flat, i.e.
+    hours squared, until items are seen): overnight an office's timeline runs up little, in the morning
+    the citizens' mentions run up fast. The rate is the posterior mean of a Gamma-Poisson
     model: the source's decayed item count (the store's `activity_rate` x the decay's mean life) over
     that mean life, plus a Gamma(alpha, beta) prior. The decay is slow (`RATE_HALF_LIFE_HOURS`, four
     days): the tail of the latency is made of the quiet sources' posts, and a quiet source's two or
@@ -82,7 +206,8 @@ class PriorityScheduler:
     def __init__(self, prior_items: float = 0.5, prior_hours: float = 24.0, deadline_weight: float = 2.0,
                  horizon_hours: float = 24.0, min_interval: timedelta = timedelta(seconds=60),
                  half_life_hours: float = RATE_HALF_LIFE_HOURS, empirical: bool = True,
-                 min_fit_sources: int = 20, min_prior_items: float = 0.1) -> None:
+                 min_fit_sources: int = 20, min_prior_items: float = 0.1,
+                 profile: PostingProfile | None = None) -> None:
         if prior_items <= 0 or prior_hours <= 0 or min_prior_items <= 0:
             raise ValueError("the rate prior needs prior_items, prior_hours and min_prior_items > 0, got "
                              f"{prior_items}, {prior_hours} and {min_prior_items}")
@@ -96,6 +221,11 @@ class PriorityScheduler:
         self.min_fit_sources = min_fit_sources
         self.min_prior_items = min_prior_items
         self.prior = (prior_items, prior_hours)  # (alpha items, beta hours) last used, for reports
+        self.profile = profile if profile is not None else PostingProfile()
+
+    def observe(self, kind: str, times: list[datetime]) -> None:
+        """The poller reports the creation times of the items it read; they shape the posting profile."""
+        self.profile.observe(kind, times)
 
     def fit_prior(self, sources: list[SourceState]) -> tuple[float, float]:
         """Gamma(alpha, beta) prior of the sources' rates by the method of moments: with counts n_i over
@@ -128,8 +258,7 @@ class PriorityScheduler:
     def score(self, s: SourceState, now: datetime, prior: tuple[float, float] | None = None) -> float:
         if s.last_polled_at is None:
             return math.inf
-        hours = max(0.0, (now - s.last_polled_at).total_seconds() / 3600.0)
-        return (self.rate(s, prior) + self.urgency(s, now)) * hours * hours
+        return (self.rate(s, prior) + self.urgency(s, now)) * self.profile.waiting(s.kind, s.last_polled_at, now)
 
     def order(self, sources: list[SourceState], now: datetime) -> list[SourceState]:
         self.prior = prior = self.fit_prior(sources)
@@ -191,10 +320,13 @@ class Poller:
         report = report or PollReport(self._now())
         new = 0
         pages = self.pages_for(source)
+        observe = getattr(self.scheduler, "observe", None)
         try:
             for n, page in enumerate(pages, start=1):
                 added = self.store.commit(source.key, page, page.cursor)
                 new += added
+                if observe is not None:
+                    observe(source.kind, [i.created_at for i in page.items if getattr(i, "created_at", None)])
                 report.pages += 1
                 if page.done or n >= self.max_pages_per_source:
                     break

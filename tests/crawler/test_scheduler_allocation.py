@@ -77,3 +77,26 @@ def test_a_quiet_source_is_remembered_for_days() -> None:
     prior = sched.fit_prior(population)
     assert sched.rate(quiet, prior) > 4 * sched.rate(silent, prior)
     assert sched.rate(busy[0], prior) > 4 * sched.rate(quiet, prior)
+
+
+def test_exposure_follows_the_posting_hours() -> None:
+    """A timeline whose office posts in working hours has gained little overnight: rank by exposure, not hours."""
+    from crawler.poller import CST, PostingProfile
+
+    workdays = [datetime(2024, 6, d, h, m, tzinfo=CST) for d in (10, 11, 12, 13) for h in range(9, 17) for m in (5, 35)]
+    sched = PriorityScheduler(min_interval=timedelta(0))
+    flat = PostingProfile()
+    now = datetime(2024, 6, 14, 10, 0, tzinfo=CST)  # Friday 10:00
+    evening = datetime(2024, 6, 13, 17, 30, tzinfo=CST)  # read yesterday after office hours
+    assert abs(flat.exposure("timeline", evening, now) - 16.5) < 1e-9  # nothing learned: exposure = hours
+    sched.observe("timeline", workdays)
+    night = sched.profile.exposure("timeline", evening, datetime(2024, 6, 14, 8, 30, tzinfo=CST))
+    morning = sched.profile.exposure("timeline", datetime(2024, 6, 14, 9, 0, tzinfo=CST), now)
+    assert night < 0.7 * morning  # 15 hours of night count for less than one office hour
+    quiet = SourceState("timeline:1", "timeline", "1", last_polled_at=evening, activity_rate=0.1)
+    busy = SourceState("timeline:2", "timeline", "2", last_polled_at=datetime(2024, 6, 14, 9, 0, tzinfo=CST),
+                       activity_rate=2.0)
+    # by hours the source unread since last evening is far behind (16.5 h vs 1 h); by the wait its items
+    # ran up (few arrived overnight), the busy one, unread through this office hour, comes first
+    assert [s.key for s in sched.order([quiet, busy], now)] == ["timeline:2", "timeline:1"]
+    assert [s.key for s in PriorityScheduler(min_interval=timedelta(0)).order([quiet, busy], now)][0] == "timeline:1"
