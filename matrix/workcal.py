@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
+from typing import Any
 from importlib import metadata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -397,6 +398,40 @@ class WorkingCalendar:
         wa = self._worked_before(ua) if work[ia] else 0
         wb = self._worked_before(ub) if work[ib] else 0
         return (self._cum[ib] - self._cum[ia]) * self._day_us + wb - wa
+
+    def working_lus_between_many(self, xa: Any, xb: Any) -> Any:
+        """`working_lus_between` over two int64 numpy arrays at once (rankings measure tens of thousands
+        of late cases per page view). Same results, element by element; CalendarError names the first
+        pair that reaches a year the calendar does not know."""
+        import numpy as np
+
+        xa = np.asarray(xa, dtype=np.int64)
+        xb = np.asarray(xb, dtype=np.int64)
+        if xa.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        da, ua = np.divmod(xa, _US_PER_DAY)
+        db, ub = np.divmod(xb, _US_PER_DAY)
+        ia, ib = da - self._d0, db - self._d0
+        lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+        bad = (lo < 0) | (hi >= self._n)
+        ucum = np.asarray(self._ucum, dtype=np.int64)
+        safe_lo, safe_hi = np.clip(lo, 0, self._n - 1), np.clip(hi, 0, self._n - 1)
+        bad |= ucum[safe_hi + 1] != ucum[safe_lo]
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise self._fail(int(lo[k]), int(hi[k]))
+        work = np.frombuffer(self._work, dtype=np.uint8)
+        cum = np.asarray(self._cum, dtype=np.int64)
+
+        def worked_before(us: Any) -> Any:
+            total = np.zeros_like(us)
+            for s, e in self._blocks:
+                total += np.clip(us - s, 0, e - s)
+            return total
+
+        wa = np.where(work[ia] == 1, worked_before(ua), 0)
+        wb = np.where(work[ib] == 1, worked_before(ub), 0)
+        return (cum[ib] - cum[ia]) * self._day_us + wb - wa
 
     def close_of_business_lus(self, x: int, days: int) -> int:
         """`add_working_days` on local µs."""

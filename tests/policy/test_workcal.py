@@ -238,3 +238,30 @@ def test_a_gap_between_known_years_is_named():
     with pytest.raises(CalendarError) as info:
         cal.subtract_working_minutes(sh(lo, 1, 5, 9, 0), 450 * 10)
     assert info.value.year == lo - 1
+
+
+def test_many_pairs_at_once_match_one_pair_at_a_time(cal):
+    """The numpy form the rankings use gives what the scalar form gives, pair by pair (block edges,
+    lunch, weekends, Golden Week, either order), and the same error for an unknown year."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(3)
+    lo = cal.lus(datetime(2024, 12, 20, tzinfo=timezone.utc))
+    hi = cal.lus(datetime(2025, 10, 20, tzinfo=timezone.utc))
+    day = 86_400_000_000
+    xa = [rng.randrange(lo, hi) for _ in range(3000)]
+    xb = [rng.randrange(lo, hi) if rng.random() < 0.5 else x + rng.randrange(-3 * day, 3 * day) for x in xa]
+    for d in range(0, 300, 7):  # exactly on the working blocks' edges, and a µs either side
+        base = (lo // day + d) * day
+        for s, e in cal._blocks:
+            for eps in (-1, 0, 1):
+                xa.append(base + s + eps)
+                xb.append(base + e - eps + rng.choice([0, day]))
+    many = cal.working_lus_between_many(np.array(xa), np.array(xb))
+    assert [int(v) for v in many] == [cal.working_lus_between(a, b) for a, b in zip(xa, xb)]
+    assert cal.working_lus_between_many(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
+    far = cal.lus(datetime(2099, 1, 5, tzinfo=timezone.utc))
+    with pytest.raises(CalendarError, match="2099"):
+        cal.working_lus_between_many(np.array([lo, lo]), np.array([lo + day, far]))
