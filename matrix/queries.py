@@ -8,7 +8,7 @@ Asia/Shanghai). Day buckets are Asia/Shanghai calendar days.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -162,24 +162,34 @@ def accounts(session: Session, account_uids: Scope = None) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------- headlines
 
 
-def _figures(days: Sequence[Any]) -> dict[str, Any]:
+def _fold_days(days: Iterable[rollup.CaseDay], key: Callable[[rollup.CaseDay], Any]
+               ) -> tuple[dict[Any, dict[str, int]], dict[Any, list[int]]]:
+    """The rollup's day-and-account rows added up by KEY(row): each count, and the response minutes."""
+    sums: dict[Any, dict[str, int]] = {}
+    minutes: dict[Any, list[int]] = {}
+    for r in days:
+        k = key(r)
+        acc = sums.get(k)
+        if acc is None:
+            acc = sums[k] = dict.fromkeys(rollup.COUNTS, 0)
+        for name, v in zip(rollup.COUNTS, r[2:-1]):
+            acc[name] += v
+        if r.minutes:
+            minutes.setdefault(k, []).extend(r.minutes)
+    return sums, minutes
+
+
+def _figures(days: Sequence[rollup.CaseDay]) -> dict[str, Any]:
     """Headline figures from per-day-and-account rows of `rollup.case_days`."""
-    n = negative = responded = on_time_n = open_ = overdue = closed = 0
-    minutes: list[int] = []
-    for _d, _uid, _total, counted, active, od, cl, neg, resp, ot, mins in days:
-        n += counted
-        open_ += active
-        overdue += od
-        closed += cl
-        negative += neg
-        responded += resp
-        on_time_n += ot
-        minutes.extend(mins)
+    sums, mins = _fold_days(days, lambda r: None)
+    c = sums.get(None) or dict.fromkeys(rollup.COUNTS, 0)
+    minutes = mins.get(None, [])
+    n, negative, responded, on_time_n = c["counted"], c["negative"], c["responded"], c["on_time"]
     return {
         "cases": n,
-        "open": open_,
-        "overdue": overdue,
-        "closed": closed,
+        "open": c["active"],
+        "overdue": c["overdue"],
+        "closed": c["closed"],
         "negative": negative,
         "negative_share": negative / n if n else None,
         "responded": responded,
@@ -193,7 +203,7 @@ def _two_periods(session: Session, start: date, end: date, account_uids: Scope) 
     """Figures for [start, end] and the period before it, from the daily rollup (exact: see matrix.rollup)."""
     prev_start, _ = previous_period(start, end)
     days = rollup.case_days(session.connection(), prev_start, end, account_uids)
-    return _figures([r for r in days if r[0] >= start]), _figures([r for r in days if r[0] < start])
+    return _figures([r for r in days if r.day >= start]), _figures([r for r in days if r.day < start])
 
 
 def headline_figures(
@@ -539,17 +549,10 @@ def account_summary(
     """Per account, for cases opened in the period: cases, open, overdue now, responded, response rate,
     on-time response rate, median response (working minutes), negative share. Accounts with no cases
     are listed with zeros."""
-    by_uid: dict[Any, list[int]] = {}
-    minutes: dict[Any, list[int]] = {}
-    for _d, uid, _total, counted, active, od, cl, neg, resp, ot, mins in rollup.case_days(
-        session.connection(), start, end, account_uids
-    ):
-        acc = by_uid.setdefault(uid, [0] * 7)
-        for i, v in enumerate((counted, active, od, resp, ot, neg, cl)):
-            acc[i] += v
-        if mins:
-            minutes.setdefault(uid, []).extend(mins)
+    by_uid, minutes = _fold_days(rollup.case_days(session.connection(), start, end, account_uids),
+                                 lambda r: r.account_uid)
     med = {uid: float(statistics.median(v)) for uid, v in minutes.items()}
+    zeros = dict.fromkeys(rollup.COUNTS, 0)
     roster = _exec(session, 
         select(Account.uid, Account.screen_name, Account.name, Account.department, Account.role).where(
             _scoped(Account.uid, account_uids), _account_dept_filter(department)
@@ -557,14 +560,16 @@ def account_summary(
     ).all()
     out = []
     for uid, screen_name, name, dept, role in roster:
-        n, open_, overdue, responded, on_time_n, negative, closed = by_uid.get(uid, (0,) * 7)
+        c = by_uid.get(uid, zeros)
+        n = c["counted"]
         out.append({
             "account_uid": uid, "screen_name": screen_name, "name": name, "department": dept, "role": role,
-            "cases": n, "open": open_, "overdue": overdue, "responded": responded, "closed": closed,
-            "response_rate": responded / n if n else None,
-            "on_time_response_rate": on_time_n / n if n else None,
+            "cases": n, "open": c["active"], "overdue": c["overdue"], "responded": c["responded"],
+            "closed": c["closed"],
+            "response_rate": c["responded"] / n if n else None,
+            "on_time_response_rate": c["on_time"] / n if n else None,
             "median_response_working_minutes": med.get(uid),
-            "negative_share": negative / n if n else None,
+            "negative_share": c["negative"] / n if n else None,
         })
     df = pd.DataFrame(out, columns=[
         "account_uid", "screen_name", "name", "department", "role", "cases", "open", "overdue", "responded",
@@ -612,27 +617,19 @@ def trends(session: Session, start: date, end: date, account_uids: Scope = None)
     posts: every stored item that day for the office; for a member, the items by its own accounts plus
     the citizen posts that opened its cases.
     """
-    conn = session.connection()
-    posts = {d.isoformat(): n for d, n in _post_counts(session, start, end, account_uids).items()}
-    by_day: dict[str, list[int]] = {}
-    minutes: dict[str, list[int]] = {}
-    for d, _uid, _total, counted, _active, od, _cl, neg, resp, _ot, mins in rollup.case_days(conn, start, end, account_uids):
-        key = d.isoformat()
-        acc = by_day.setdefault(key, [0, 0, 0, 0])
-        for i, v in enumerate((counted, neg, resp, od)):
-            acc[i] += v
-        if mins:
-            minutes.setdefault(key, []).extend(mins)
+    posts = _post_counts(session, start, end, account_uids)
+    by_day, minutes = _fold_days(rollup.case_days(session.connection(), start, end, account_uids), lambda r: r.day)
     med = {k: float(statistics.median(v)) for k, v in minutes.items()}
+    zeros = dict.fromkeys(rollup.COUNTS, 0)
     out = []
     d = start
     while d <= end:
-        key = d.isoformat()
-        n, neg, resp, od = by_day.get(key, (0, 0, 0, 0))
+        c = by_day.get(d, zeros)
+        n, neg = c["counted"], c["negative"]
         out.append({
-            "day": pd.Timestamp(d), "posts": posts.get(key, 0), "cases": n, "negative": neg,
-            "negative_share": neg / n if n else None, "responded": resp,
-            "median_response_working_minutes": med.get(key), "overdue_now": od,
+            "day": pd.Timestamp(d), "posts": posts.get(d, 0), "cases": n, "negative": neg,
+            "negative_share": neg / n if n else None, "responded": c["responded"],
+            "median_response_working_minutes": med.get(d), "overdue_now": c["overdue"],
         })
         d += timedelta(days=1)
     return pd.DataFrame(out, columns=[
@@ -643,15 +640,11 @@ def trends(session: Session, start: date, end: date, account_uids: Scope = None)
 
 def account_trends(session: Session, start: date, end: date, account_uids: Scope = None) -> pd.DataFrame:
     """Per account and day: cases opened, responded, on time, overdue now, median response minutes."""
-    rows = [
-        (uid, d, counted, resp, ot, od)
-        for d, uid, _total, counted, _active, od, _cl, _neg, resp, ot, _mins in rollup.case_days(
-            session.connection(), start, end, account_uids
-        )
-    ]
+    rows = rollup.case_days(session.connection(), start, end, account_uids)
     names = dict(_exec(session, select(Account.uid, Account.screen_name).where(_scoped(Account.uid, account_uids))).all())
     df = pd.DataFrame(
-        [(uid, names.get(uid, uid or ""), pd.Timestamp(str(day)), n, r, ot, od) for uid, day, n, r, ot, od in rows],
+        [(r.account_uid, names.get(r.account_uid, r.account_uid or ""), pd.Timestamp(str(r.day)), r.counted,
+          r.responded, r.on_time, r.overdue) for r in rows],
         columns=["account_uid", "screen_name", "day", "cases", "responded", "on_time", "overdue_now"],
     )
     df["on_time_response_rate"] = (df["on_time"] / df["cases"]).where(df["cases"] > 0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -80,23 +80,24 @@ def _pg_day(ref: str) -> str:
     return f"(timezone('Asia/Shanghai', timezone('UTC', {ref})))::date"
 
 
-def _sqlite_trigger_sql() -> list[str]:
+def _sqlite_triggers() -> dict[str, str]:
+    """Trigger name -> its CREATE statement."""
     def mark(ref: str) -> str:
         d = _sqlite_day(ref)
         return (f"INSERT INTO rollup_dirty (day) SELECT d FROM (SELECT {d} AS d) "
                 "WHERE d IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rollup_dirty WHERE day = d);")
 
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in CASE_COLUMNS)
-    return [
-        f"CREATE TRIGGER IF NOT EXISTS rollup_cases_ins AFTER INSERT ON cases BEGIN {mark('NEW.opened_at')} END",
-        f"CREATE TRIGGER IF NOT EXISTS rollup_cases_upd AFTER UPDATE ON cases WHEN {changed} "
-        f"BEGIN {mark('OLD.opened_at')} {mark('NEW.opened_at')} END",
-        f"CREATE TRIGGER IF NOT EXISTS rollup_cases_del AFTER DELETE ON cases BEGIN {mark('OLD.opened_at')} END",
-        f"CREATE TRIGGER IF NOT EXISTS rollup_posts_ins AFTER INSERT ON posts BEGIN {mark('NEW.created_at')} END",
-        "CREATE TRIGGER IF NOT EXISTS rollup_posts_upd AFTER UPDATE ON posts WHEN OLD.created_at IS NOT NEW.created_at "
-        f"BEGIN {mark('OLD.created_at')} {mark('NEW.created_at')} END",
-        f"CREATE TRIGGER IF NOT EXISTS rollup_posts_del AFTER DELETE ON posts BEGIN {mark('OLD.created_at')} END",
-    ]
+    bodies = {
+        "rollup_cases_ins": f"AFTER INSERT ON cases BEGIN {mark('NEW.opened_at')} END",
+        "rollup_cases_upd": f"AFTER UPDATE ON cases WHEN {changed} BEGIN {mark('OLD.opened_at')} {mark('NEW.opened_at')} END",
+        "rollup_cases_del": f"AFTER DELETE ON cases BEGIN {mark('OLD.opened_at')} END",
+        "rollup_posts_ins": f"AFTER INSERT ON posts BEGIN {mark('NEW.created_at')} END",
+        "rollup_posts_upd": "AFTER UPDATE ON posts WHEN OLD.created_at IS NOT NEW.created_at "
+                            f"BEGIN {mark('OLD.created_at')} {mark('NEW.created_at')} END",
+        "rollup_posts_del": f"AFTER DELETE ON posts BEGIN {mark('OLD.created_at')} END",
+    }
+    return {name: f"CREATE TRIGGER IF NOT EXISTS {name} {body}" for name, body in bodies.items()}
 
 
 def _pg_trigger_sql() -> list[str]:
@@ -137,7 +138,7 @@ def _pg_trigger_sql() -> list[str]:
 def install(conn: Connection) -> None:
     """Create the marker table and the triggers if missing, then rebuild the rollups from scratch."""
     DIRTY.create(conn, checkfirst=True)
-    stmts = _pg_trigger_sql() if conn.dialect.name == "postgresql" else _sqlite_trigger_sql()
+    stmts = _pg_trigger_sql() if conn.dialect.name == "postgresql" else list(_sqlite_triggers().values())
     for sql in stmts:
         conn.exec_driver_sql(sql)
     rebuild(conn)
@@ -174,7 +175,7 @@ def bulk_case_update(conn: Connection, days: Iterable[date], rows: int) -> Itera
         yield
         return
     days = sorted(set(days))
-    upd = next(sql for sql in _sqlite_trigger_sql() if " rollup_cases_upd " in sql)
+    upd = _sqlite_triggers()["rollup_cases_upd"]
     conn.exec_driver_sql("DROP TRIGGER rollup_cases_upd")
     if days:
         have = set(map(_as_date, conn.execute(select(DIRTY.c.day).where(DIRTY.c.day.in_(days))).scalars()))
@@ -245,7 +246,24 @@ def _scoped(col: Any, account_uids: Scope) -> ColumnElement[bool]:
     return col.in_(uids) if uids else false()
 
 
-CaseDay = tuple  # (day, account_uid or None, total, counted, active, overdue, closed, negative, responded, on_time, minutes)
+class CaseDay(NamedTuple):
+    """The cases opened on one Asia/Shanghai day for one account (None: not assigned): the counts the
+    board shows, and the sorted first-response working minutes (medians cannot be added up)."""
+
+    day: date
+    account_uid: str | None
+    total: int
+    counted: int
+    active: int
+    overdue: int
+    closed: int
+    negative: int
+    responded: int
+    on_time: int
+    minutes: list[int]
+
+
+COUNTS = CaseDay._fields[2:-1]  # the fields that add up across days and accounts
 
 
 def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uids: Scope = None) -> list[CaseDay]:
@@ -279,7 +297,7 @@ def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uid
     out = []
     for d, uid, *counts in rows:
         d = _as_date(d)
-        out.append((d, uid, *counts, sorted(minutes.get((d, uid), []))))
+        out.append(CaseDay(d, uid, *counts, sorted(minutes.get((d, uid), []))))
     return out
 
 
@@ -300,11 +318,7 @@ def _store(conn: Connection, days: Sequence[date] | None) -> None:
             part = list(days[i:i + CHUNK])
             conn.execute(delete(RollupCaseDay).where(RollupCaseDay.day.in_(part)))
             conn.execute(delete(RollupPostDay).where(RollupPostDay.day.in_(part)))
-    names = ("total", "counted", "active", "overdue", "closed", "negative", "responded", "on_time")
-    case_rows = [
-        {"day": d, "account_uid": uid or "", **dict(zip(names, counts)), "minutes": minutes}
-        for d, uid, *counts, minutes in compute_case_days(conn, days)
-    ]
+    case_rows = [{**r._asdict(), "account_uid": r.account_uid or ""} for r in compute_case_days(conn, days)]
     for i in range(0, len(case_rows), 5000):
         conn.execute(insert(RollupCaseDay), case_rows[i:i + 5000])
     post_rows = [{"day": d, "posts": n} for d, n in compute_post_days(conn, days).items()]
@@ -378,7 +392,7 @@ def case_days(conn: Connection, start: date, end: date, account_uids: Scope = No
                r.on_time, r.minutes).where(r.day >= start, r.day <= end, _scoped(r.account_uid, account_uids))
     if unsettled:
         q = q.where(r.day.not_in(sorted(unsettled)))
-    out = [(_as_date(d), uid or None, *rest) for d, uid, *rest in conn.execute(q)]
+    out = [CaseDay(_as_date(d), uid or None, *rest) for d, uid, *rest in conn.execute(q)]
     if unsettled:
         out.extend(compute_case_days(conn, unsettled, account_uids))
     return out
