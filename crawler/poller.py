@@ -14,7 +14,6 @@ import logging
 import math
 import statistics
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
@@ -22,6 +21,7 @@ from typing import Callable, Iterator, Protocol
 import schedule
 
 from crawler.budget import Backoff, RequestBudget
+from crawler.constants import SHANGHAI
 from crawler.exceptions import BlockedError, LoginRequiredError, WeiboError
 from crawler.store import RATE_HALF_LIFE_HOURS, HealthEvent, PollStore, SourceState
 from crawler.types import Page
@@ -43,9 +43,6 @@ class RoundRobinScheduler:
     def order(self, sources: list[SourceState], now: datetime) -> list[SourceState]:
         epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
         return sorted(sources, key=lambda s: (s.last_polled_at or epoch, s.key))
-
-
-CST = timezone(timedelta(hours=8))  # Asia/Shanghai (no daylight saving since 1991)
 
 
 class PostingProfile:
@@ -77,7 +74,7 @@ class PostingProfile:
 
     @staticmethod
     def _slot(at: datetime) -> tuple[int, int]:
-        local = at.astimezone(CST) if at.tzinfo else at.replace(tzinfo=timezone.utc).astimezone(CST)
+        local = at.astimezone(SHANGHAI) if at.tzinfo else at.replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
         return (0 if local.weekday() < 5 else 1), local.hour
 
     def observe(self, kind: str, times: list[datetime]) -> None:
@@ -138,7 +135,7 @@ class PostingProfile:
 
     @staticmethod
     def _monday(at: datetime) -> datetime:
-        local = at.astimezone(CST)
+        local = at.astimezone(SHANGHAI)
         return (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def _integrals(self, kind: str, hours: float) -> tuple[float, float]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from matrix import rollup
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
 from matrix.timeutil import as_utc
+from matrix.workcal import _US_PER_DAY
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -555,7 +556,6 @@ _SWEEP_COLUMNS = ("id", "kind", "status", "account_uid", "opened_at", "forwarded
                   "closure_clock_at", "last_response_at", "last_citizen_at", "extension_working_days",
                   "forward_due", "first_response_due", "next_reply_due", "closure_due", "overdue_level",
                   "policy_version")
-_DAY_US = 86_400_000_000
 _EPOCH_DAY = date(1970, 1, 1)
 _DUE_COLUMNS = ("forward_due", "first_response_due", "next_reply_due", "closure_due")
 _DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how UTCDateTime values are stored (SQLite text; PostgreSQL casts it)
@@ -651,7 +651,7 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False)
         overdue = new_rank >= overdue_rank
         updates.append((db(r[0]), db(r[1]), db(r[2]), db(r[3]), r[4], overdue, r[5], db(r[7]) if overdue else None,
                         policy.version, now_db, cid))
-        opened_days.add(xs(o) // _DAY_US)
+        opened_days.add(xs(o) // _US_PER_DAY)
         if record and (dues_changed or version != policy.version):
             events.append((cid, now_db, now_db, "recomputed", SYSTEM, None, account,
                            f"policy {version or '-'} -> {policy.version}",

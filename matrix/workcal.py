@@ -32,9 +32,9 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
+from importlib import metadata
 from itertools import accumulate
 from typing import Any
-from importlib import metadata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
@@ -414,14 +414,12 @@ class WorkingCalendar:
         ia, ib = da - self._d0, db - self._d0
         lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
         bad = (lo < 0) | (hi >= self._n)
-        ucum = np.asarray(self._ucum, dtype=np.int64)
+        cum, ucum, work = self._arrays()
         safe_lo, safe_hi = np.clip(lo, 0, self._n - 1), np.clip(hi, 0, self._n - 1)
         bad |= ucum[safe_hi + 1] != ucum[safe_lo]
         if bad.any():
             k = int(np.argmax(bad))
             raise self._fail(int(lo[k]), int(hi[k]))
-        work = np.frombuffer(self._work, dtype=np.uint8)
-        cum = np.asarray(self._cum, dtype=np.int64)
 
         def worked_before(us: Any) -> Any:
             total = np.zeros_like(us)
@@ -432,6 +430,17 @@ class WorkingCalendar:
         wa = np.where(work[ia] == 1, worked_before(ua), 0)
         wb = np.where(work[ib] == 1, worked_before(ub), 0)
         return (cum[ib] - cum[ia]) * self._day_us + wb - wa
+
+    def _arrays(self) -> tuple[Any, Any, Any]:
+        """The day tables as numpy arrays (cumulative working days, cumulative unknown days, workday
+        flags), built on first use and kept: the calendar does not change once built."""
+        arrays = self.__dict__.get("_np_tables")
+        if arrays is None:
+            import numpy as np
+
+            arrays = self._np_tables = (np.asarray(self._cum, dtype=np.int64), np.asarray(self._ucum, dtype=np.int64),
+                                        np.frombuffer(self._work, dtype=np.uint8))
+        return arrays
 
     def close_of_business_lus(self, x: int, days: int) -> int:
         """`add_working_days` on local µs."""

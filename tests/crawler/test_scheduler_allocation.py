@@ -81,7 +81,8 @@ def test_a_quiet_source_is_remembered_for_days() -> None:
 
 def test_exposure_follows_the_posting_hours() -> None:
     """A timeline whose office posts in working hours has gained little overnight: rank by exposure, not hours."""
-    from crawler.poller import CST, PostingProfile
+    from crawler.constants import SHANGHAI as CST
+    from crawler.poller import PostingProfile
 
     workdays = [datetime(2024, 6, d, h, m, tzinfo=CST) for d in (10, 11, 12, 13) for h in range(9, 17) for m in (5, 35)]
     sched = PriorityScheduler(min_interval=timedelta(0))
