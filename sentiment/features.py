@@ -41,11 +41,19 @@ class PolarityLexicon(dict):
         self.prefixes = frozenset(w[:2] for w in self)
 
 
+def as_lexicon(lex: dict[str, float] | None) -> PolarityLexicon | None:
+    """LEX ready for scanning (its prefix set built once), or None when there is none."""
+    if not lex:
+        return None
+    return lex if isinstance(lex, PolarityLexicon) else PolarityLexicon(lex)
+
+
 def lexicon_features(body: str, lex: dict[str, float]) -> dict[str, float]:
     """Greedy longest-match of `lex` words (2-4 characters) over the body; a word after a negator counts with
     the opposite sign. Gives the summed positive and negative strength (squashed) and the net balance."""
-    if not isinstance(lex, PolarityLexicon):
-        lex = PolarityLexicon(lex)
+    lex = as_lexicon(lex)
+    if lex is None:
+        return {}
     prefixes = lex.prefixes
     pos = neg = 0.0
     i, n = 0, len(body)
@@ -76,10 +84,16 @@ def features(text: str | None, lex: dict[str, float] | None = None) -> tuple[dic
     """All features of one text. (jieba word features were tried and dropped: no gain in cross-validation
     on the training data, and they tripled the cost per text.)"""
     body, emoticons, c = analyse(text)
+    return body_features(body, emoticons, c, lex), c, body
+
+
+def body_features(body: str, emoticons: list[str], c: rules.Cues, lex: dict[str, float] | None = None
+                  ) -> dict[str, float]:
+    """The features of an already normalised body (a whole text, or the tail after a 但是)."""
     feats = ngram_features(body, emoticons)
     for k, v in c.counts.items():
         feats[k] = v
     if lex:
         feats.update(lexicon_features(body, lex))
     feats["B:bias"] = 1.0
-    return feats, c, body
+    return feats

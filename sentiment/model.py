@@ -13,7 +13,7 @@ import numpy as np
 
 from . import rules
 from .datasets import MODEL_FILE
-from .features import PolarityLexicon, features, lexicon_features, ngram_features
+from .features import PolarityLexicon, as_lexicon, body_features, features
 from .linear import softmax
 from .types import KINDS, LABELS, ModelFileError, Sentiment
 
@@ -40,7 +40,7 @@ class LinearModel:
         self.weights = weights
         self.meta = meta or {}
         # external polarity lexicon baked into the model file (word -> score), or None
-        self.lexicon = PolarityLexicon(lexicon) if lexicon and not isinstance(lexicon, PolarityLexicon) else (lexicon or None)
+        self.lexicon = as_lexicon(lexicon)
 
     # ---- loading -------------------------------------------------------------------------------------
     @classmethod
@@ -74,12 +74,7 @@ class LinearModel:
         return np.asarray(vals) @ self.weights[list(idx)]
 
     def _tail_is_negative(self, tail: str) -> bool:
-        feats = ngram_features(tail, [])
-        for k, v in rules.cues(tail).counts.items():
-            feats[k] = v
-        if self.lexicon:
-            feats.update(lexicon_features(tail, self.lexicon))
-        feats["B:bias"] = 1.0
+        feats = body_features(tail, [], rules.cues(tail), self.lexicon)
         p = softmax(self._logits(feats)[:len(LABELS)])
         return int(np.argmax(p)) == _NEG
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import EXT_LEXICON, GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path
-from .features import PolarityLexicon, features
+from .features import as_lexicon, features
 from .linear import Sparse, fit_softmax
 from .model import FORMAT, LinearModel
 from .text import strip_emoticons
@@ -77,8 +77,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
     `lex` (word -> polarity) adds the external-lexicon features and is stored in the model."""
     two_way = expand_dev(dev)
     examples = list(gov) + two_way
-    if lex is not None and not isinstance(lex, PolarityLexicon):
-        lex = PolarityLexicon(lex)
+    lex = as_lexicon(lex)
     weights = np.array([params.gov_weight * (params.hand_weight if e.source == "handwritten" else 1.0) for e in gov]
                        + [params.dev_weight] * len(two_way))
     feats = [features(e.text, lex)[0] for e in examples]
