@@ -143,14 +143,15 @@ def lock_cases(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CASES_LOCK})
 
 
-def refresh_rollups(engine: Engine) -> None:
-    """Fold the days changed since the last tick into the board's rollups (its own short transaction).
+def refresh_rollups(engine: Engine, calendar: Any = None) -> None:
+    """Fold the days changed since the last tick into the board's rollups (its own short transaction),
+    measuring lateness on CALENDAR (the clock's policy's; default: the shipped policy's).
 
     Best effort: a day left marked is still read exactly (from the base tables), only slower.
     """
     try:
         with session_scope(engine) as session:
-            rollup.refresh(session.connection())
+            rollup.refresh(session.connection(), calendar=calendar)
     except Exception as exc:  # noqa: BLE001 - never let the board's cache stop the clock
         log.warning("rollup refresh failed (days stay marked and are read directly): %s", exc)
 
@@ -222,7 +223,7 @@ class Ingestor:
         with session_scope(self.engine) as session:
             lock_cases(session)
             changed = sweep(session, self.policy, as_utc(now) or utcnow()).changed
-        refresh_rollups(self.engine)
+        refresh_rollups(self.engine, self.policy.calendar)
         return changed
 
     def record_health(self, state: str, source_key: str = "", message: str = "", http_status: int | None = None,

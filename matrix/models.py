@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -361,6 +362,10 @@ class RollupCaseDay(Base):
     responded: Mapped[int] = mapped_column(Integer, default=0)  # counted, first response given
     on_time: Mapped[int] = mapped_column(Integer, default=0)  # counted, first response by its deadline
     minutes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # counted cases' first-response working minutes, sorted
+    on_time_closed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # closed by its deadline (0007)
+    late_closed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # closed, late on a deadline
+    late_closed_minutes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # their working minutes late
+    calendar_key: Mapped[str] = mapped_column(String(16), default="", server_default="")  # calendar they were measured on
 
 
 class RollupPostDay(Base):

@@ -12,33 +12,36 @@ Definitions (each figure is computed once, here):
 * closed, on_time_closed / 按时办结率: cases closed; closed at or before closure_due (or with no
   closure deadline); on_time_closed / cases.
 * median / p90 working minutes to first response: over answered cases
-  (Case.first_response_working_minutes), p90 by the nearest-rank method.
+  (Case.first_response_working_minutes, set once a case is answered), p90 by the nearest-rank method.
 * late cases, overdue_count, days_overdue: a case is late when a deadline it was bound by passed
   before it was met: the first response (met by the first response, or by closure without one), the
   closure, or, while it sits at the coordinator, the forwarding. Lateness runs from the deadline to
   when it was met, or to `now` while still unmet, in working days (working minutes of the policy's
   calendar divided by the minutes of one working day); a case late on several deadlines counts its
-  largest lateness. overdue_count counts late cases, days_overdue sums their lateness.
+  largest lateness (`matrix.lateness`). overdue_count counts late cases; days_overdue is their
+  working minutes late, summed, over the minutes of one working day.
 * negative_share: cases whose sentiment_label is "negative", over cases.
 
-Counts come from one grouped SQL query; medians, and lateness (which needs the working calendar),
-are computed in Python over the few columns they need.
+For a period of whole days (the board's), counts, response minutes and the lateness of closed cases
+(final once closed) come from the daily rollup (`matrix.rollup`, exact at every moment), and only the
+cases still open are measured here; otherwise, and for the list of late cases, everything is computed
+from `cases`: counts in one grouped SQL query, lateness in numpy over the few columns it needs.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import String, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from matrix import rollup
+from matrix.lateness import DEADLINES, lateness, local_us
 from matrix.models import Account, Case, UTCDateTime
-from matrix.timeutil import as_utc, utcnow
-from matrix.workcal import _US_PER_MIN
+from matrix.timeutil import SHANGHAI, as_utc, utcnow
 
 EXCLUDED_STATUSES = ("invalid", "merged")
 
@@ -152,87 +155,44 @@ def _filters(start: datetime, end: datetime, account_uids: list[str] | None, dep
     return conds
 
 
-def _late_rows(session: Session, policy: Any, conds: list, now: datetime) -> list[tuple]:
-    """(case_id, account_uid, days late, deadline, due, met_at) for every late case under CONDS.
-
-    SQL keeps only cases late on some deadline; numpy measures the lateness in working time on the
-    calendar's integer local microseconds, all rows at once (at 90 days there are tens of thousands of
-    late cases, and a Python loop over datetimes cost seconds). `due` and `met_at` stay as stored.
-    """
-    now = as_utc(now)
-    now_param = literal(now, UTCDateTime())
+def _late_candidates(now: datetime) -> Any:
+    """SQL: the case may be late on some deadline (`lateness` decides how late, in working time)."""
+    now_param = literal(as_utc(now), UTCDateTime())
     response_met = func.coalesce(Case.first_response_at, Case.closed_at, now_param)
     closure_met = func.coalesce(Case.closed_at, now_param)
-    candidate = or_(
+    return or_(
         and_(Case.first_response_due.is_not(None), response_met > Case.first_response_due),
         and_(Case.closure_due.is_not(None), closure_met > Case.closure_due),
         and_(Case.status == "awaiting_forward", Case.forward_due.is_not(None), Case.forward_due < now_param),
     )
+
+
+def _late_rows(session: Session, policy: Any, conds: list, now: datetime) -> list[tuple]:
+    """(case_id, account_uid, working minutes late, deadline, due, met_at) for every late case under
+    CONDS; `due` and `met_at` stay as stored."""
     table = Case.__table__
     stamps = [type_coerce(table.c[c], String) for c in
               ("forward_due", "first_response_due", "first_response_at", "closure_due", "closed_at")]
     rows = session.connection().execute(
-        select(table.c.id, table.c.account_uid, table.c.status, *stamps).where(*conds, candidate)
+        select(table.c.id, table.c.account_uid, table.c.status, *stamps).where(*conds, _late_candidates(now))
     ).all()
     if not rows:
         return []
     ids, uids, status, fwd_raw, rdue_raw, rat_raw, cdue_raw, cat_raw = zip(*rows)
     cal = policy.calendar
-    per_day = _minutes_per_working_day(policy)
-    off = cal.lus(datetime(1970, 1, 1, tzinfo=timezone.utc))
-    xnow = cal.lus(now)
-    fwd, rdue, rat, cdue, cat = (_local_us(col, off) for col in (fwd_raw, rdue_raw, rat_raw, cdue_raw, cat_raw))
-    awaiting = np.array([s == "awaiting_forward" for s in status])
-
-    def days_late(cond: Any, due: Any, end: Any) -> Any:
-        """Working days from due to end where COND holds (whole working minutes, as before)."""
-        out = np.zeros(len(rows))
-        k = np.nonzero(cond)[0]
-        if k.size:
-            minutes = np.maximum(cal.working_lus_between_many(due[k], end[k]), 0) // _US_PER_MIN
-            out[k] = minutes / per_day
-        return out
-
-    # the deadline a case is latest on: forwarding, then first response, then closure, each taking
-    # over only when strictly later (as the per-case rule says)
-    f_cond = awaiting & (fwd != _NONE) & (fwd < xnow)
-    best = np.where(f_cond, days_late(f_cond, fwd, np.full(len(rows), xnow)), -np.inf)
-    which = np.where(f_cond, 0, -1)
-    r_met = np.where(rat != _NONE, rat, cat)
-    r_end = np.where(r_met != _NONE, r_met, xnow)
-    r_cond = (rdue != _NONE) & (r_end > rdue)
-    r_days = days_late(r_cond, rdue, r_end)
-    take = r_cond & ((which < 0) | (r_days > best))
-    best, which = np.where(take, r_days, best), np.where(take, 1, which)
-    c_end = np.where(cat != _NONE, cat, xnow)
-    c_cond = (cdue != _NONE) & (c_end > cdue)
-    c_days = days_late(c_cond, cdue, c_end)
-    take = c_cond & ((which < 0) | (c_days > best))
-    best, which = np.where(take, c_days, best), np.where(take, 2, which)
-
+    late = lateness(cal, as_utc(now), [s == "awaiting_forward" for s in status],
+                    *(local_us(cal, col) for col in (fwd_raw, rdue_raw, rat_raw, cdue_raw, cat_raw)))
     out: list[tuple] = []
-    for i in np.nonzero(which >= 0)[0].tolist():
-        w = int(which[i])
+    for i in np.nonzero(late.which >= 0)[0].tolist():
+        w = int(late.which[i])
         if w == 0:
             due, met = fwd_raw[i], None
         elif w == 1:
             due, met = rdue_raw[i], rat_raw[i] if rat_raw[i] is not None else cat_raw[i]
         else:
             due, met = cdue_raw[i], cat_raw[i]
-        out.append((ids[i], uids[i], float(best[i]), _DEADLINES[w], due, met))
+        out.append((ids[i], uids[i], int(late.minutes[i]), DEADLINES[w], due, met))
     return out
-
-
-_NONE = np.iinfo(np.int64).min  # a missing time (NaT) in the arrays of `_local_us`
-_DEADLINES = ("forward", "first_response", "closure")
-
-
-def _local_us(values: Sequence[Any], off: int) -> Any:
-    """Stored times (text on SQLite, naive UTC datetimes elsewhere) as int64 local µs; _NONE where missing."""
-    vals = [v.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo else v
-            for v in values]
-    us = np.array(vals, dtype="datetime64[us]").astype(np.int64)
-    return np.where(us == _NONE, _NONE, us + off)
 
 
 def _as_time(value: Any) -> datetime | None:
@@ -240,7 +200,7 @@ def _as_time(value: Any) -> datetime | None:
     return None if value is None else as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
-def _late_case_objects(session: Session, late: list[tuple]) -> list[LateCase]:
+def _late_case_objects(session: Session, late: list[tuple], per_day: int) -> list[LateCase]:
     """LateCase records (with post, kind, opening time and level) for the late rows, latest first."""
     info: dict[int, tuple] = {}
     ids = [r[0] for r in late]
@@ -253,11 +213,11 @@ def _late_case_objects(session: Session, late: list[tuple]) -> list[LateCase]:
         ):
             info[row[0]] = tuple(row[1:])
     out = []
-    for case_id, uid, days, which, due, met in late:
+    for case_id, uid, minutes, which, due, met in late:
         post_id, status, kind, opened_at, level = info[case_id]
         out.append(LateCase(case_id=case_id, post_id=post_id, account_uid=uid, status=status, kind=kind,
                             opened_at=opened_at, deadline=which, due=_as_time(due), met_at=_as_time(met),
-                            days_overdue=days,
+                            days_overdue=minutes / per_day,
                             overdue_level=level or ""))
     out.sort(key=lambda c: (-c.days_overdue, c.case_id))
     return out
@@ -275,6 +235,109 @@ def _rank_key(r: AccountRank) -> tuple:
     )
 
 
+@dataclass
+class _Tally:
+    """One account's (or the whole selection's) counts before they become an AccountRank."""
+
+    cases: int = 0
+    responded: int = 0
+    on_time_responses: int = 0
+    closed: int = 0
+    on_time_closed: int = 0
+    negative: int = 0
+    late: int = 0
+    late_minutes: int = 0
+    minutes: list[int] = field(default_factory=list)
+
+    def add(self, other: "_Tally") -> None:
+        for name in ("cases", "responded", "on_time_responses", "closed", "on_time_closed", "negative", "late",
+                     "late_minutes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.minutes.extend(other.minutes)
+
+
+def _tally_direct(session: Session, policy: Any, conds: list, now: datetime) -> tuple[dict[str, _Tally], list[tuple]]:
+    """Per-account tallies straight from `cases`, and the late rows (for the list of late cases)."""
+    def count_if(cond) -> Any:  # noqa: ANN001
+        return func.sum(case((cond, 1), else_=0))
+
+    conn = session.connection()  # Core rows: no ORM loading overhead on large periods
+    tallies: dict[str, _Tally] = {}
+    for uid, n, resp, otr, cl, otc, neg in conn.execute(
+        select(Case.account_uid, func.count(Case.id), count_if(Case.first_response_at.is_not(None)),
+               count_if(rollup.ON_TIME_RESPONSE), count_if(Case.status == "closed"), count_if(rollup.ON_TIME_CLOSURE),
+               count_if(Case.sentiment_label == "negative"))
+        .where(*conds).group_by(Case.account_uid)
+    ).all():
+        tallies[uid] = _Tally(int(n or 0), int(resp or 0), int(otr or 0), int(cl or 0), int(otc or 0), int(neg or 0))
+    for uid, m in conn.execute(
+        select(Case.account_uid, Case.first_response_working_minutes)
+        .where(*conds, Case.first_response_working_minutes.is_not(None))
+    ).all():  # one fetch, not a round per row
+        tallies[uid].minutes.append(int(m))
+    late = _late_rows(session, policy, conds, now)
+    for row in late:
+        t = tallies[row[1]]
+        t.late += 1
+        t.late_minutes += row[2]
+    return tallies, late
+
+
+def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
+    """The Asia/Shanghai days [first, last] that [start, end) covers exactly; None if it cuts a day."""
+    a, b = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    if a.time() != time(0) or b.time() != time(0):
+        return None
+    return a.date(), b.date() - timedelta(days=1)
+
+
+def _tally_from_rollup(session: Session, policy: Any, days: tuple[date, date], conds: list, now: datetime,
+                       account_uids: list[str] | None, department: str | None) -> dict[str, _Tally]:
+    """The same tallies from the daily rollup: counts, response minutes and the lateness of closed cases
+    (final, computed once per day) from `rollup.case_days`; only cases still open are measured here."""
+    conn = session.connection()
+    uids = None if account_uids is None else list(account_uids)
+    if department is not None:
+        in_dept = conn.execute(select(Account.uid).where(Account.department == department)).scalars().all()
+        uids = [u for u in (in_dept if uids is None else uids) if u in set(in_dept)]
+    tallies: dict[str, _Tally] = {}
+    for r in rollup.case_days(conn, days[0], days[1], uids, calendar=policy.calendar):
+        if not r.account_uid or not r.counted:
+            continue
+        t = tallies.setdefault(r.account_uid, _Tally())
+        t.add(_Tally(r.counted, r.responded, r.on_time, r.closed, r.on_time_closed, r.negative, r.late_closed,
+                     r.late_closed_minutes, list(r.minutes)))
+    for _, uid, minutes, *_ in _late_rows(session, policy, [*conds, ~rollup.SETTLED], now):
+        t = tallies.setdefault(uid, _Tally())
+        t.late += 1
+        t.late_minutes += minutes
+    return tallies
+
+
+def _rank(uid: str, account: Any, t: _Tally, per_day: int) -> AccountRank:
+    n = t.cases
+    return AccountRank(
+        account_uid=uid,
+        screen_name=account.screen_name if account else uid,
+        name=account.name if account else "",
+        department=account.department if account else "",
+        cases=n,
+        responded=t.responded,
+        response_rate=_rate(t.responded, n),
+        on_time_responses=t.on_time_responses,
+        on_time_response_rate=_rate(t.on_time_responses, n),
+        closed=t.closed,
+        on_time_closed=t.on_time_closed,
+        on_time_closure_rate=_rate(t.on_time_closed, n),
+        median_response_working_minutes=median(t.minutes),
+        p90_response_working_minutes=percentile_nearest_rank(t.minutes, 90),
+        overdue_count=t.late,
+        days_overdue=round(t.late_minutes / per_day, 2),
+        negative_share=_rate(t.negative, n),
+        negative=t.negative,
+    )
+
+
 def period_rankings(
     session: Session,
     start: datetime,
@@ -285,12 +348,15 @@ def period_rankings(
     now: datetime | None = None,
     policy: Any = None,
     with_late_cases: bool = True,
+    use_rollup: bool = True,
 ) -> PeriodRankings:
     """Per-account rows (best first), the whole-selection totals and the late cases of the period.
 
     `now` (default: the current time) is where lateness of still-unmet deadlines stops counting;
     `policy` (default: the shipped policy) supplies the working calendar for days overdue.
-    `with_late_cases=False` skips building the list of late cases (the figures are the same).
+    `with_late_cases=False` skips building the list of late cases (the figures are the same) and, for
+    a period of whole days, reads the daily rollup (`use_rollup=False` forces the direct count; both
+    give the same figures, which the tests check).
     """
     if policy is None:
         from matrix.policy import load_policy
@@ -301,95 +367,38 @@ def period_rankings(
     if end <= start:
         raise ValueError(f"the period ends ({end:%Y-%m-%d %H:%M} UTC) before it starts ({start:%Y-%m-%d %H:%M} UTC)")
     conds = _filters(start, end, account_uids, department)
+    per_day = _minutes_per_working_day(policy)
     session.flush()  # the queries below read through the connection, past the session's autoflush
+    days = _whole_days(start, end) if use_rollup and not with_late_cases else None
+    late: list[tuple] = []
+    if days is not None:
+        tallies = _tally_from_rollup(session, policy, days, conds, now, account_uids, department)
+    else:
+        tallies, late = _tally_direct(session, policy, conds, now)
 
-    def count_if(cond) -> Any:  # noqa: ANN001
-        return func.sum(case((cond, 1), else_=0))
-
-    responded = Case.first_response_at.is_not(None)
-    on_time_resp = and_(
-        responded, or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due)
-    )
-    closed = and_(Case.status == "closed", Case.closed_at.is_not(None))
-    on_time_closed = and_(closed, or_(Case.closure_due.is_(None), Case.closed_at <= Case.closure_due))
-    conn = session.connection()  # Core rows: no ORM loading overhead on large periods
-    agg = conn.execute(
-        select(
-            Case.account_uid,
-            func.count(Case.id),
-            count_if(responded),
-            count_if(on_time_resp),
-            count_if(closed),
-            count_if(on_time_closed),
-            count_if(Case.sentiment_label == "negative"),
-        )
-        .where(*conds)
-        .group_by(Case.account_uid)
-    ).all()
-
-    minutes: dict[str, list[int]] = {}
-    for uid, m in conn.execute(
-        select(Case.account_uid, Case.first_response_working_minutes).where(
-            *conds, responded, Case.first_response_working_minutes.is_not(None)
-        )
-    ).all():  # one fetch, not a round per row
-        minutes.setdefault(uid, []).append(int(m))
-
-    late = _late_rows(session, policy, conds, now)
-    late_by: dict[str, list[float]] = {}
-    for row in late:
-        late_by.setdefault(row[1], []).append(row[2])
-
-    uids = [row[0] for row in agg]
+    conn = session.connection()
     accounts = {
         a.uid: a
         for a in conn.execute(
-            select(Account.uid, Account.screen_name, Account.name, Account.department).where(Account.uid.in_(uids))
+            select(Account.uid, Account.screen_name, Account.name, Account.department)
+            .where(Account.uid.in_(list(tallies)))
         )
-    } if uids else {}
-
-    def make(uid: str, screen: str, name: str, dept: str, n: int, resp: int, otr: int, cl: int, otc: int,
-             neg: int, mins: list[int], lates: list[float]) -> AccountRank:
-        return AccountRank(
-            account_uid=uid,
-            screen_name=screen,
-            name=name,
-            department=dept,
-            cases=n,
-            responded=resp,
-            response_rate=_rate(resp, n),
-            on_time_responses=otr,
-            on_time_response_rate=_rate(otr, n),
-            closed=cl,
-            on_time_closed=otc,
-            on_time_closure_rate=_rate(otc, n),
-            median_response_working_minutes=median(mins),
-            p90_response_working_minutes=percentile_nearest_rank(mins, 90),
-            overdue_count=len(lates),
-            days_overdue=round(sum(lates), 2),
-            negative_share=_rate(neg, n),
-            negative=neg,
-        )
-
-    ranks: list[AccountRank] = []
-    totals = [0, 0, 0, 0, 0, 0]
-    for uid, n, resp, otr, cl, otc, neg in agg:
-        vals = [int(n or 0), int(resp or 0), int(otr or 0), int(cl or 0), int(otc or 0), int(neg or 0)]
-        totals = [a + b for a, b in zip(totals, vals)]
-        acc = accounts.get(uid)
-        ranks.append(
-            make(
-                uid, acc.screen_name if acc else uid, acc.name if acc else "", acc.department if acc else "",
-                *vals, minutes.get(uid, []), late_by.get(uid, []),
-            )
-        )
-    ranks.sort(key=_rank_key)
-    all_minutes = [m for ms in minutes.values() for m in ms]
-    total = make("", "合计", "", "", *totals, all_minutes, [row[2] for row in late])
+    } if tallies else {}
+    ranks = sorted((_rank(uid, accounts.get(uid), t, per_day) for uid, t in tallies.items()), key=_rank_key)
+    total = _Tally()
+    for t in tallies.values():
+        total.add(t)
     return PeriodRankings(
         start=start, end=end, now=now, policy_version=str(getattr(policy, "version", "")),
-        ranks=ranks, total=total, late_cases=_late_case_objects(session, late) if with_late_cases else [],
+        ranks=ranks, total=_rank_total(total, per_day),
+        late_cases=_late_case_objects(session, late, per_day) if with_late_cases else [],
     )
+
+
+def _rank_total(total: _Tally, per_day: int) -> AccountRank:
+    row = _rank("", None, total, per_day)
+    row.screen_name = "合计"
+    return row
 
 
 def account_rankings(

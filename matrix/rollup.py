@@ -2,14 +2,17 @@
 
 A 90-day period over 200,000 cases and 1,000,000 items is too slow to aggregate on each filter change,
 so `rollup_case_days` holds per Asia/Shanghai day x account the case counts the board shows (and the
-sorted first-response minutes, since medians cannot be added up) and `rollup_post_days` the items per
-day. They are a cache that can never be read stale:
+sorted first-response minutes, since medians cannot be added up; and, for the rankings, how many closed
+cases were late and by how many working minutes: final once a case is closed, measured on the calendar
+whose `lateness.calendar_key` the row carries) and `rollup_post_days` the items per day. They are a
+cache that can never be read stale:
 
 * database triggers (installed by migration 0006, `install`) append the day of every case or item that
   is inserted, deleted, or updated in a column the figures read, to `rollup_dirty` — whatever wrote it
   (the engine, the clock's bulk UPDATE, office actions, imports, `db copy`, hand-made SQL);
-* readers (`case_days`, `post_days`) take a day from the rollup only while no marker names it, and
-  compute marked days from the base tables with the same code that fills the rollup;
+* readers (`case_days`, `post_days`) take a day from the rollup only while no marker names it (and, when
+  they ask for lateness, only if it was measured on their calendar), and compute other days from the
+  base tables with the same code that fills the rollup;
 * `refresh` folds marked days back in (after each clock tick, see `matrix.ingest.Ingestor.tick`);
   `rebuild` recomputes everything (`install` runs it; the migration runs `install`).
 
@@ -45,8 +48,10 @@ from sqlalchemy import (
     true,
 )
 
+from matrix.lateness import calendar_key, lateness, local_us
 from matrix.models import Case, Post, RollupCaseDay, RollupPostDay
 from matrix.timeutil import SHANGHAI, as_utc
+from matrix.workcal import WorkingCalendar
 
 ACTIVE_STATUSES = ("awaiting_forward", "open", "responded")
 COUNTED_STATUSES = ("awaiting_forward", "open", "responded", "closed")  # not invalid, not merged
@@ -60,7 +65,12 @@ DIRTY = Table(
 
 # the case columns the figures read: an UPDATE touching none of them leaves the rollup as it is
 CASE_COLUMNS = ("opened_at", "account_uid", "status", "overdue", "sentiment_label", "first_response_at",
-                "first_response_due", "first_response_working_minutes")
+                "first_response_due", "first_response_working_minutes", "closed_at", "closure_due")
+# the case definitions the rollup and the rankings share
+ON_TIME_RESPONSE = and_(Case.first_response_at.is_not(None),
+                        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due))
+ON_TIME_CLOSURE = and_(Case.status == "closed", or_(Case.closure_due.is_(None), Case.closed_at <= Case.closure_due))
+SETTLED = and_(Case.status == "closed", Case.closed_at.is_not(None))  # every deadline met: lateness is final
 TRIGGERS = ("rollup_cases_ins", "rollup_cases_upd", "rollup_cases_del",
             "rollup_posts_ins", "rollup_posts_upd", "rollup_posts_del")
 ROLLUP_LOCK = 0x777A726F6C  # "wzrol": serialises refreshes on PostgreSQL
@@ -135,13 +145,17 @@ def _pg_trigger_sql() -> list[str]:
     return out
 
 
-def install(conn: Connection) -> None:
-    """Create the marker table and the triggers if missing, then rebuild the rollups from scratch."""
+def install(conn: Connection, fill: bool = True, calendar: WorkingCalendar | None = None) -> None:
+    """Create the marker table and (anew) the triggers, then rebuild the rollups from scratch (FILL)."""
     DIRTY.create(conn, checkfirst=True)
-    stmts = _pg_trigger_sql() if conn.dialect.name == "postgresql" else list(_sqlite_triggers().values())
+    if conn.dialect.name == "postgresql":
+        stmts = _pg_trigger_sql()
+    else:
+        stmts = [f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS] + list(_sqlite_triggers().values())
     for sql in stmts:
         conn.exec_driver_sql(sql)
-    rebuild(conn)
+    if fill:
+        rebuild(conn, calendar)
 
 
 def uninstall(conn: Connection) -> None:
@@ -260,20 +274,21 @@ class CaseDay(NamedTuple):
     negative: int
     responded: int
     on_time: int
+    on_time_closed: int
+    late_closed: int  # closed cases that were late on some deadline (only when read with a calendar)
+    late_closed_minutes: int  # their working minutes late, summed
     minutes: list[int]
 
 
 COUNTS = CaseDay._fields[2:-1]  # the fields that add up across days and accounts
 
 
-def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uids: Scope = None) -> list[CaseDay]:
-    """Per day and account, straight from `cases` (for DAYS, or every day when None)."""
+def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uids: Scope = None,
+                      calendar: WorkingCalendar | None = None) -> list[CaseDay]:
+    """Per day and account, straight from `cases` (for DAYS, or every day when None); the lateness of
+    closed cases is measured on CALENDAR (None: left at 0)."""
     day = local_day(conn.dialect.name, Case.opened_at)
     counted = Case.status.in_(COUNTED_STATUSES)
-    on_time = and_(
-        Case.first_response_at.is_not(None),
-        or_(Case.first_response_due.is_(None), Case.first_response_at <= Case.first_response_due),
-    )
     where = and_(_on_days(Case.opened_at, days), _scoped(Case.account_uid, account_uids))
     rows = conn.execute(
         select(
@@ -284,7 +299,8 @@ def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uid
             func.count().filter(Case.status == "closed"),
             func.count().filter(and_(counted, Case.sentiment_label == "negative")),
             func.count().filter(and_(counted, Case.first_response_at.is_not(None))),
-            func.count().filter(and_(counted, on_time)),
+            func.count().filter(and_(counted, ON_TIME_RESPONSE)),
+            func.count().filter(ON_TIME_CLOSURE),
         ).where(where).group_by(day, Case.account_uid)
     ).all()
     minutes: dict[tuple[date, Any], list[int]] = {}
@@ -294,10 +310,37 @@ def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uid
         )
     ):
         minutes.setdefault((_as_date(d), uid), []).append(m)
+    late = _closed_lateness(conn, where, calendar) if calendar is not None else {}
     out = []
     for d, uid, *counts in rows:
         d = _as_date(d)
-        out.append(CaseDay(d, uid, *counts, sorted(minutes.get((d, uid), []))))
+        out.append(CaseDay(d, uid, *counts, *late.get((d, uid), (0, 0)), sorted(minutes.get((d, uid), []))))
+    return out
+
+
+def _closed_lateness(conn: Connection, where: ColumnElement[bool], calendar: WorkingCalendar) -> dict[tuple, tuple[int, int]]:
+    """(day, account) -> (late closed cases, their working minutes late) for the closed cases under WHERE."""
+    day = local_day(conn.dialect.name, Case.opened_at)
+    late_sql = or_(
+        and_(Case.first_response_due.is_not(None),
+             func.coalesce(Case.first_response_at, Case.closed_at) > Case.first_response_due),
+        and_(Case.closure_due.is_not(None), Case.closed_at > Case.closure_due),
+    )
+    rows = conn.execute(
+        select(day, Case.account_uid, Case.first_response_due, Case.first_response_at, Case.closure_due,
+               Case.closed_at).where(where, SETTLED, late_sql)
+    ).all()
+    if not rows:
+        return {}
+    d, uids, rdue, rat, cdue, cat = zip(*rows)
+    nones = [None] * len(rows)
+    late = lateness(calendar, datetime(1970, 1, 1, tzinfo=SHANGHAI), [False] * len(rows),
+                    local_us(calendar, nones), *(local_us(calendar, col) for col in (rdue, rat, cdue, cat)))
+    out: dict[tuple, tuple[int, int]] = {}
+    for i in (late.which >= 0).nonzero()[0].tolist():
+        key = (_as_date(d[i]), uids[i])
+        n, m = out.get(key, (0, 0))
+        out[key] = (n + 1, m + int(late.minutes[i]))
     return out
 
 
@@ -308,8 +351,15 @@ def compute_post_days(conn: Connection, days: Iterable[date] | None) -> dict[dat
     return {_as_date(d): n for d, n in rows}
 
 
-def _store(conn: Connection, days: Sequence[date] | None) -> None:
-    """Replace the rollup rows of DAYS (None = all) by fresh computations."""
+def default_calendar() -> WorkingCalendar:
+    """The shipped policy's calendar: what the rollup measures lateness on when no policy is at hand."""
+    from matrix.policy import load_policy
+
+    return load_policy().calendar
+
+
+def _store(conn: Connection, days: Sequence[date] | None, calendar: WorkingCalendar) -> None:
+    """Replace the rollup rows of DAYS (None = all) by fresh computations (lateness on CALENDAR)."""
     if days is None:
         conn.execute(delete(RollupCaseDay))
         conn.execute(delete(RollupPostDay))
@@ -318,7 +368,9 @@ def _store(conn: Connection, days: Sequence[date] | None) -> None:
             part = list(days[i:i + CHUNK])
             conn.execute(delete(RollupCaseDay).where(RollupCaseDay.day.in_(part)))
             conn.execute(delete(RollupPostDay).where(RollupPostDay.day.in_(part)))
-    case_rows = [{**r._asdict(), "account_uid": r.account_uid or ""} for r in compute_case_days(conn, days)]
+    key = calendar_key(calendar)
+    case_rows = [{**r._asdict(), "account_uid": r.account_uid or "", "calendar_key": key}
+                 for r in compute_case_days(conn, days, calendar=calendar)]
     for i in range(0, len(case_rows), 5000):
         conn.execute(insert(RollupCaseDay), case_rows[i:i + 5000])
     post_rows = [{"day": d, "posts": n} for d, n in compute_post_days(conn, days).items()]
@@ -335,29 +387,35 @@ def _lock(conn: Connection) -> None:
         conn.execute(DIRTY.delete().where(false()))
 
 
-def rebuild(conn: Connection) -> None:
-    """Recompute both rollups from scratch and clear every marker (in the caller's transaction)."""
+def rebuild(conn: Connection, calendar: WorkingCalendar | None = None) -> None:
+    """Recompute both rollups from scratch and clear every marker (in the caller's transaction);
+    lateness on CALENDAR (default: the shipped policy's)."""
     _lock(conn)
     conn.execute(DIRTY.delete())
-    _store(conn, None)
+    _store(conn, None, calendar or default_calendar())
 
 
-def refresh(conn: Connection, max_days: int | None = None) -> int:
-    """Fold the days marked since the last refresh back into the rollups; returns how many days.
+def refresh(conn: Connection, max_days: int | None = None, calendar: WorkingCalendar | None = None) -> int:
+    """Fold the days marked since the last refresh back into the rollups, and re-measure the days
+    whose lateness was measured on another calendar than CALENDAR (default: the shipped policy's);
+    returns how many days.
 
     Only the markers read here are removed, so a day changed by a transaction that commits meanwhile
     stays marked (and is read from the base tables) until the next refresh.
     """
     _lock(conn)
+    calendar = calendar or default_calendar()
     marks = conn.execute(select(DIRTY.c.id, DIRTY.c.day).order_by(DIRTY.c.id)).all()
-    if not marks:
+    other = conn.execute(select(RollupCaseDay.day).where(RollupCaseDay.calendar_key != calendar_key(calendar))
+                         .distinct()).scalars().all()
+    days = sorted({_as_date(d) for _, d in marks} | {_as_date(d) for d in other})
+    if not days:
         return 0
-    days = sorted({_as_date(d) for _, d in marks})
     if max_days is not None and len(days) > max_days:
         days = days[-max_days:]
     keep = set(days)
     ids = [i for i, d in marks if _as_date(d) in keep]
-    _store(conn, days)
+    _store(conn, days, calendar)
     for i in range(0, len(ids), CHUNK):
         conn.execute(DIRTY.delete().where(DIRTY.c.id.in_(ids[i:i + CHUNK])))
     return len(days)
@@ -366,35 +424,43 @@ def refresh(conn: Connection, max_days: int | None = None) -> int:
 # ------------------------------------------------------------------------------------------- reading
 
 
-def _unsettled(conn: Connection, start: date, end: date) -> set[date] | None:
-    """The days in [start, end] the rollup cannot answer for (None = none of them: no triggers)."""
+def _unsettled(conn: Connection, start: date, end: date, calendar: WorkingCalendar | None = None) -> set[date] | None:
+    """The days in [start, end] the rollup cannot answer for (None = none of them: no triggers): days
+    marked changed, and, when lateness on CALENDAR is wanted, days measured on another calendar."""
     if not installed(conn):
         return None
     rows = conn.execute(select(DIRTY.c.day).where(DIRTY.c.day >= start, DIRTY.c.day <= end).distinct()).scalars()
-    return {_as_date(d) for d in rows}
+    out = {_as_date(d) for d in rows}
+    if calendar is not None:
+        r = RollupCaseDay
+        out.update(_as_date(d) for d in conn.execute(
+            select(r.day).where(r.day >= start, r.day <= end, r.calendar_key != calendar_key(calendar)).distinct()
+        ).scalars())
+    return out
 
 
 def _period_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def case_days(conn: Connection, start: date, end: date, account_uids: Scope = None) -> list[CaseDay]:
-    """Per day in [start, end] and account in scope, for cases opened that day: (day, account_uid or
-    None, total, counted, active, overdue, closed, negative, responded, on_time, sorted minutes).
-    Exactly what `compute_case_days` gives on the base tables at this moment."""
+def case_days(conn: Connection, start: date, end: date, account_uids: Scope = None,
+              calendar: WorkingCalendar | None = None) -> list[CaseDay]:
+    """Per day in [start, end] and account in scope, for cases opened that day (see CaseDay), exactly
+    what `compute_case_days` gives on the base tables at this moment. The lateness of closed cases is
+    meaningful only when a CALENDAR is given (it is measured on that calendar)."""
     if start > end:
         return []
-    unsettled = _unsettled(conn, start, end)
+    unsettled = _unsettled(conn, start, end, calendar)
     if unsettled is None:
-        return compute_case_days(conn, _period_days(start, end), account_uids)
+        return compute_case_days(conn, _period_days(start, end), account_uids, calendar)
     r = RollupCaseDay
-    q = select(r.day, r.account_uid, r.total, r.counted, r.active, r.overdue, r.closed, r.negative, r.responded,
-               r.on_time, r.minutes).where(r.day >= start, r.day <= end, _scoped(r.account_uid, account_uids))
+    q = select(*(r.__table__.c[name] for name in CaseDay._fields)).where(
+        r.day >= start, r.day <= end, _scoped(r.account_uid, account_uids))
     if unsettled:
         q = q.where(r.day.not_in(sorted(unsettled)))
     out = [CaseDay(_as_date(d), uid or None, *rest) for d, uid, *rest in conn.execute(q)]
     if unsettled:
-        out.extend(compute_case_days(conn, unsettled, account_uids))
+        out.extend(compute_case_days(conn, unsettled, account_uids, calendar))
     return out
 
 

@@ -22,6 +22,8 @@ from matrix import queries as q
 from matrix import rollup
 from matrix.db import alembic_config, dispose_engines, open_db, session_scope
 from matrix.models import Account, Case, Post, RollupCaseDay, RollupPostDay
+from matrix.policy import Policy, load_policy
+from matrix.rankings import period_rankings
 from matrix.timeutil import as_utc
 from matrix.queries import (
     ACTIVE_STATUSES,
@@ -40,6 +42,7 @@ TODAY = NOW.astimezone(q.SHANGHAI).date()
 MEMBERS = [f"71000000{i:02d}" for i in range(6)]
 COORD = "7100000099"
 STATUSES = ["awaiting_forward", "open", "responded", "closed", "closed", "closed", "invalid", "merged"]
+POLICY = load_policy()
 
 
 def _medians(pairs: Sequence[Any]) -> dict[Any, float]:
@@ -262,6 +265,8 @@ def _fill(engine, seed: int = 1, n_cases: int = 400, n_items: int = 900) -> None
             status = rng.choice(STATUSES)
             minutes = rng.choice([None, rng.randint(1, 50), rng.randint(1, 3000), 60, 60])
             first = opened + timedelta(minutes=minutes or 30) if status in ("responded", "closed") and rng.random() < 0.9 else None
+            # closed mostly with a closing time (a few without: not settled), deadlines met or missed by days
+            closed_at = opened + timedelta(hours=rng.uniform(1, 400)) if status == "closed" and rng.random() < 0.95 else None
             author = rng.choice([f"8{rng.randint(0, 99):08d}", None, MEMBERS[0]])
             posts.append(Post(id=str(pid), item_type="post", user_id=author, screen_name="市民", text=f"诉求 {cid}",
                               created_at=opened, mentions=[], topics=[], sentiment_label=rng.choice(["negative", "neutral"])))
@@ -269,6 +274,9 @@ def _fill(engine, seed: int = 1, n_cases: int = 400, n_items: int = 900) -> None
                               first_response_at=first,
                               first_response_due=rng.choice([None, opened + timedelta(minutes=rng.randint(10, 2000))]),
                               first_response_working_minutes=minutes if first else rng.choice([None, minutes]),
+                              closed_at=closed_at,
+                              closure_due=rng.choice([None, opened + timedelta(hours=rng.uniform(2, 300))]),
+                              forward_due=opened + timedelta(hours=rng.uniform(1, 30)) if status == "awaiting_forward" else None,
                               overdue=rng.random() < 0.3, sentiment_label=rng.choice(["negative", "neutral", None])))
         for i in range(n_items):
             pid += 1
@@ -306,6 +314,17 @@ def _same(engine) -> None:  # noqa: ANN001
                      ref_account_trends(s, start, end, account_uids=scope)),
                 ):
                     pd.testing.assert_frame_equal(new, old, check_exact=True, obj=where)
+                _same_rankings(s, start, end, scope, where)
+
+
+def _same_rankings(s: Session, start: date, end: date, scope: Scope, where: str, policy: Any = None) -> None:
+    """The rankings read from the rollup equal the rankings counted from `cases`, figure for figure."""
+    lo, hi = local_day_bounds(start, end)
+    policy = policy or POLICY
+    for dept in (None, "公安"):
+        got, want = (period_rankings(s, lo, hi, None if scope is None else list(scope), dept, now=NOW, policy=policy,
+                                     with_late_cases=False, use_rollup=use) for use in (True, False))
+        assert (got.ranks, got.total) == (want.ranks, want.total), f"rankings {where} {dept}"
 
 
 def _dirty_days(engine) -> set[date]:  # noqa: ANN001
@@ -463,3 +482,47 @@ def test_a_bulk_recompute_marks_its_days_and_keeps_the_trigger(db_url, monkeypat
     with engine.begin() as conn:  # the re-created trigger still marks
         conn.execute(update(Case).where(Case.id == 1).values(overdue=True, first_response_due=NOW))
     assert _dirty_days(engine)
+
+
+def test_rankings_read_lateness_measured_on_their_own_calendar(db_url):
+    """Closed cases' lateness is stored with the calendar it was measured on: rankings under a policy
+    with other working hours compute those days afresh (same as counting directly), and the clock's
+    refresh with that policy re-measures them, after which the rollup answers again."""
+    engine = open_db(db_url)
+    _fill(engine, seed=10)
+    with engine.begin() as conn:
+        rollup.refresh(conn)
+    text = POLICY.text.replace('work_hours = ["08:30-12:00", "13:30-17:30"]', 'work_hours = ["09:00-12:00", "14:00-18:00"]')
+    other = Policy.from_text(text)
+    assert other.calendar.minutes_per_day != POLICY.calendar.minutes_per_day
+    start, end = TODAY - timedelta(days=89), TODAY
+    with Session(engine) as s:
+        _same_rankings(s, start, end, None, "other calendar, not yet re-measured", other)
+        lo, hi = local_day_bounds(start, end)
+        ours, theirs = (period_rankings(s, lo, hi, now=NOW, policy=p, with_late_cases=False) for p in (POLICY, other))
+        assert ours.total.days_overdue != theirs.total.days_overdue  # the calendar matters
+    with engine.begin() as conn:
+        assert rollup.refresh(conn, calendar=other.calendar) > 0
+        keys = set(conn.execute(select(RollupCaseDay.calendar_key).distinct()).scalars())
+    assert keys == {rollup.calendar_key(other.calendar)}
+    with Session(engine) as s:
+        _same_rankings(s, start, end, None, "other calendar, re-measured", other)
+        _same_rankings(s, start, end, [MEMBERS[1]], "back to the shipped calendar, member")
+
+
+def test_rankings_of_a_cut_day_are_counted_directly(db_url):
+    """A period that does not start at local midnight cannot come from daily rows; it is counted directly."""
+    engine = open_db(db_url)
+    _fill(engine, seed=11, n_cases=150, n_items=10)
+    with engine.begin() as conn:
+        rollup.refresh(conn)
+    lo, hi = local_day_bounds(TODAY - timedelta(days=30), TODAY)
+    with Session(engine) as s:  # cut just after the period's first counted case
+        first = s.scalar(select(func.min(Case.opened_at)).where(
+            Case.opened_at >= lo, Case.account_uid.is_not(None), Case.status.not_in(["invalid", "merged"])))
+        at = as_utc(first) + timedelta(seconds=1)
+        cut = period_rankings(s, at, hi, now=NOW, policy=POLICY, with_late_cases=False)
+        whole = period_rankings(s, lo, hi, now=NOW, policy=POLICY, with_late_cases=False)
+        direct = period_rankings(s, at, hi, now=NOW, policy=POLICY, use_rollup=False)
+    assert (cut.ranks, cut.total) == (direct.ranks, direct.total)
+    assert cut.total.cases < whole.total.cases

@@ -6,7 +6,7 @@ Revises: 0005
 New tables only (every existing row is kept): `rollup_case_days` (day x account), `rollup_post_days`
 (day) and the marker table `rollup_dirty`, plus triggers on `cases` and `posts` that mark the days a
 write touches. The rollups are filled from the existing rows here, so `wzmon db upgrade` is also the
-rebuild. See matrix/rollup.py.
+rebuild (since 0007, which adds columns the fill writes, the fill happens there). See matrix/rollup.py.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -41,7 +41,8 @@ def upgrade() -> None:
     )
     from matrix import rollup
 
-    rollup.install(op.get_bind())  # marker table, triggers, and the first fill from existing rows
+    # marker table and triggers; the first fill is left to 0007, whose columns the current code writes
+    rollup.install(op.get_bind(), fill=False)
 
 
 def downgrade() -> None:
