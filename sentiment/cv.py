@@ -1,11 +1,13 @@
 """Cross-validation on training rows only (how hyper-parameters and feature changes are chosen).
 
-    python -m sentiment.cv [--folds 3]
+    python -m sentiment.cv [--folds 3] [--salts cv,r1,r2]
 
 Folds: the training three quarters of sentiment_dev.csv (never the held-out quarter) and the hand-written
 rows of gov_train.csv are each split in `folds` parts by a hash of the text; template rows always train.
 Per fold it reports 2-way accuracy on the dev fold (raw and with `[表情]` stripped), 3-way macro-F1 and
 6-way kind macro-F1 on the hand-written fold. Neither gov_eval.csv nor the dev held-out quarter is read.
+`--salts` repeats the whole thing with other fold assignments (salts of the hash) and averages, for less noise
+(round 4 chose with `--salts cv,r1,r2`: 9 train/test splits).
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ from .train import Params, fit, load_lexicon
 THREE = ["negative", "neutral", "positive"]
 
 
-def _fold(text: str, k: int) -> int:
-    return hashlib.sha256(("cv:" + text).encode("utf-8")).digest()[1] % k
+def _fold(text: str, k: int, salt: str = "cv") -> int:
+    return hashlib.sha256((salt + ":" + text).encode("utf-8")).digest()[1] % k
 
 
 def gov_rows() -> tuple[list[Example], list[Example]]:
@@ -36,15 +38,16 @@ def gov_rows() -> tuple[list[Example], list[Example]]:
     return tmpl, hand
 
 
-def run(params: Params, lex, folds: int = 3, verbose: bool = True, errors: list | None = None) -> dict[str, float]:
+def run(params: Params, lex, folds: int = 3, verbose: bool = True, errors: list | None = None,
+        salt: str = "cv") -> dict[str, float]:
     tmpl, hand = gov_rows()
     dev, _ = dev_split()  # the held-out quarter is dropped here
     sums = {"raw": 0.0, "stripped": 0.0, "hand3": 0.0, "kind": 0.0}
     for f in range(folds):
-        tr_hand = [e for e in hand if _fold(e.text, folds) != f]
-        te_hand = [e for e in hand if _fold(e.text, folds) == f]
-        tr_dev = [e for e in dev if _fold(e.text, folds) != f]
-        te_dev = [e for e in dev if _fold(e.text, folds) == f]
+        tr_hand = [e for e in hand if _fold(e.text, folds, salt) != f]
+        te_hand = [e for e in hand if _fold(e.text, folds, salt) == f]
+        tr_dev = [e for e in dev if _fold(e.text, folds, salt) != f]
+        te_dev = [e for e in dev if _fold(e.text, folds, salt) == f]
         model = fit(tmpl + tr_hand, tr_dev, params, lex)
         raw = model.score_many([e.text for e in te_dev])
         stripped = model.score_many([strip_emoticons(e.text) for e in te_dev])
@@ -67,6 +70,7 @@ def run(params: Params, lex, folds: int = 3, verbose: bool = True, errors: list 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--salts", default="cv", help="comma-separated fold-hash salts; results are averaged over them")
     ap.add_argument("--no-lexicon", action="store_true")
     ap.add_argument("--lex-file", default=None, help="experiment: another lexicon TSV")
     ap.add_argument("--lex-min", type=float, default=0.0, help="drop lexicon words with |score| below this")
@@ -86,13 +90,17 @@ def main(argv: list[str] | None = None) -> None:
         features.LEX_DIV = args.lex_div
     t0 = time.time()
     errors: list | None = [] if args.errors else None
-    res = run(params, lex, args.folds, errors=errors)
+    salts = [x for x in args.salts.split(",") if x]
+    res = {}
+    for salt in salts:
+        for k, v in run(params, lex, args.folds, errors=errors, salt=salt).items():
+            res[k] = res.get(k, 0.0) + v / len(salts)
     if args.errors:
         with open(args.errors, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["text", "label", "predicted", "kind", "predicted_kind"])
             w.writerows(errors)
-    print(f"CV mean ({args.folds} folds, {time.time() - t0:.0f}s) lexicon={'no' if lex is None else len(lex)} "
+    print(f"CV mean ({args.folds} folds x {len(salts)} salts, {time.time() - t0:.0f}s) lexicon={'no' if lex is None else len(lex)} "
           f"{args.set}: " + "  ".join(f"{k} {v:.4f}" for k, v in res.items()))
 
 

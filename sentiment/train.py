@@ -40,6 +40,8 @@ class Params:
     lex_min: float = 1.0  # external-lexicon words with |score| below this are left out
     hand_weight: float = 8.0  # extra factor for hand-written gov rows (source "handwritten"), sentiment head
     kind_hand_weight: float = 1.0  # the same for the kind head (CV: no gain from weighting)
+    two_way_mix: float = 0.5  # > 0: add this times a 2-way head fitted on the dev rows alone (product of experts)
+    two_way_l2: float = 3e-4  # its L2
 
 
 def load_lexicon(path: str | Path | None = None) -> dict[str, float] | None:
@@ -71,6 +73,21 @@ def expand_dev(rows: list[Example]) -> list[Example]:
     return out
 
 
+def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params) -> np.ndarray:
+    """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…), returned as a
+    (n_cols, 3) update of the sentiment head: +d/2 on positive, -d/2 on negative, so the two heads multiply
+    as experts; neutral is untouched."""
+    keep = x.rows >= first_dev
+    sub = Sparse(x.rows[keep] - first_dev, x.cols[keep], x.vals[keep], x.n_rows - first_dev, x.n_cols)
+    yy = (y[first_dev:] == LABELS.index("positive")).astype(np.int64)
+    w2 = fit_softmax(sub, yy, 2, weights[first_dev:], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
+    d = (w2[:, 1] - w2[:, 0]) / 2
+    out = np.zeros((x.n_cols, len(LABELS)))
+    out[:, LABELS.index("positive")] = d
+    out[:, LABELS.index("negative")] = -d
+    return out
+
+
 def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         lex: dict[str, float] | None = None) -> LinearModel:
     """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only.
@@ -94,6 +111,8 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
     allowed[len(gov):, LABELS.index("neutral")] = False
     w_sent = fit_softmax(x, y, len(LABELS), weights, l2=params.l2, epochs=params.epochs, lr=params.lr,
                          allowed=allowed)
+    if params.two_way_mix > 0 and len(gov) < len(examples):
+        w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), weights, params)
     kinds = [e.kind for e in gov]
     if any(k not in KINDS for k in kinds):
         raise DataFileError(f"gov training rows need a kind in {KINDS}; found {sorted(set(map(str, kinds)) - set(KINDS))}")

@@ -83,3 +83,33 @@ def test_train_reproduces_the_shipped_model(tmp_path):
     assert out.read_bytes() == MODEL_FILE.read_bytes()
     ev = read_labelled_csv(GOV_EVAL)
     assert len(model.score_many([e.text for e in ev])) == len(ev)
+
+
+def test_two_way_head_moves_only_positive_against_negative():
+    """Round 4: the dev-only 2-way head is added to the sentiment head as +d/2 (positive), -d/2 (negative):
+    neutral weights and the kind head are untouched, and with no 2-way rows nothing is added."""
+    import numpy as np
+
+    from sentiment.datasets import Example
+    from sentiment.train import Params, fit
+
+    gov = [Example("请问办证要带什么材料", "neutral", "咨询", "handwritten"),
+           Example("感谢你们帮我修好了路灯", "positive", "表扬", "handwritten"),
+           Example("路灯坏了一个月没人管", "negative", "投诉", "handwritten"),
+           Example("建议在路口加个红绿灯", "neutral", "建议", "handwritten"),
+           Example("家里老人生病了求帮助", "negative", "求助", "handwritten"),
+           Example("今天天气不错", "neutral", "其他", "handwritten")] * 2
+    dev = [Example("开心死了太好了", "positive"), Example("气死我了真讨厌", "negative")] * 3
+    p = Params(epochs=30, min_df=1)
+    off = fit(gov, dev, Params(epochs=30, min_df=1, two_way_mix=0.0))
+    on = fit(gov, dev, p)
+    assert off.index == on.index
+    neu = 1
+    assert np.array_equal(off.weights[:, neu], on.weights[:, neu])
+    assert np.array_equal(off.weights[:, 3:], on.weights[:, 3:])
+    d_pos = on.weights[:, 2] - off.weights[:, 2]
+    d_neg = on.weights[:, 0] - off.weights[:, 0]
+    assert np.abs(d_pos).max() > 0
+    assert np.allclose(d_pos, -d_neg, atol=2e-4)  # quantised to 1e-4 each
+    assert on.score("开心死了").score > off.score("开心死了").score
+    assert fit(gov, [], p).weights.shape[1] == 9
