@@ -298,8 +298,8 @@ def _tally_from_rollup(session: Session, policy: Any, days: tuple[date, date], c
     conn = session.connection()
     uids = None if account_uids is None else list(account_uids)
     if department is not None:
-        in_dept = conn.execute(select(Account.uid).where(Account.department == department)).scalars().all()
-        uids = [u for u in (in_dept if uids is None else uids) if u in set(in_dept)]
+        in_dept = set(conn.execute(select(Account.uid).where(Account.department == department)).scalars())
+        uids = sorted(in_dept) if uids is None else [u for u in uids if u in in_dept]
     tallies: dict[str, _Tally] = {}
     for r in rollup.case_days(conn, days[0], days[1], uids, calendar=policy.calendar):
         if not r.account_uid or not r.counted:
