@@ -6,11 +6,8 @@ from pathlib import Path
 import pytest
 
 from dashboard import auth
-from dashboard_seed import A, B, Seeded, seed
+from dashboard_seed import APP, PASSWORDS, A, B, Seeded, seed
 from matrix.db import open_db
-
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-PASSWORDS = {"office": "office-pass-1", "police": "police-pass-1", "edu": "edu-pass-1"}
 
 
 @pytest.fixture

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from matrix.db import session_scope
 from matrix.models import Account, Alert, AlertAttempt, Case, CaseEvent, CrawlerHealth, PollCursor, Post
 
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+# the test users' passwords (imported by name from here, not from conftest: another tests/ folder has a conftest too)
+PASSWORDS = {"office": "office-pass-1", "police": "police-pass-1", "edu": "edu-pass-1"}
 NOW = datetime(2025, 6, 18, 6, 0, tzinfo=timezone.utc)  # 14:00 in Yinchuan, a Wednesday
 COORD, A, B = "5000000001", "5000000002", "5000000003"
 EVIL_TEXT = "<script>alert('x')</script> 请看 [点我](http://evil.example/phish) **加粗** 投诉噪音"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from conftest import APP, PASSWORDS
+from dashboard_seed import APP, PASSWORDS
 from dashboard import auth
 from dashboard_seed import A, A_SECRET, B, B_SECRET, EVIL_TEXT, block_crawler
 from matrix.db import open_db, session_scope
