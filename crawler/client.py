@@ -45,8 +45,8 @@ from crawler.exceptions import (
     TransportError,
     WeiboError,
 )
-from crawler.parsers import parse_hotflow, parse_index, parse_long_text, parse_reposts, parse_search_html
-from crawler.types import Comment, Page, Post, RawResponse, User
+from crawler.parsers import IndexPage, parse_hotflow, parse_index, parse_long_text, parse_reposts, parse_search_html
+from crawler.types import Page, Post, RawResponse, User
 from crawler.urls import Urls
 
 log = logging.getLogger("wzmon.crawler.client")
@@ -294,7 +294,7 @@ class WeiboClient:
             except EmptyError as exc:
                 if exc.raw is None:
                     raise
-                yield Page([], exc.raw, walk.finished(), True)
+                yield Page([], exc.raw, walk.finished(), True, shown=[], exhausted=True)
                 return
             index = _parsed(lambda: parse_index(payload, raw.fetched_at), raw)
             fresh, reached_old = walk.filter(index.posts, pinned=lambda p: p.is_pinned)
@@ -303,10 +303,10 @@ class WeiboClient:
             end = (reached_old or not index.posts or not index.since_id or pages >= TIMELINE_PAGE_CAP
                    or (walk.first_walk and pages >= self.initial_pages and not walk.resuming))
             if end:
-                yield Page(fresh, raw, walk.finished(), True, extras, len(index.posts))
+                yield _index_page(fresh, raw, walk.finished(), True, extras, index)
                 return
             since_id = index.since_id
-            yield Page(fresh, raw, walk.continuing(since_id=since_id), False, extras, len(index.posts))
+            yield _index_page(fresh, raw, walk.continuing(since_id=since_id), False, extras, index)
 
     def search_mentions(self, screen_name: str, cursor: dict | None = None, *, overlap_seconds: float = 600) -> \
             Iterator[Page]:
@@ -327,7 +327,7 @@ class WeiboClient:
             except EmptyError as exc:
                 if exc.raw is None:
                     raise
-                yield Page([], exc.raw, walk.finished(), True)
+                yield Page([], exc.raw, walk.finished(), True, shown=[], exhausted=True)
                 return
             index = _parsed(lambda: parse_index(payload, raw.fetched_at), raw)
             fresh, reached_old = walk.filter(index.posts, pinned=lambda p: p.is_pinned)
@@ -338,10 +338,10 @@ class WeiboClient:
             end = (reached_old or not index.posts or page >= SEARCH_PAGE_CAP
                    or (walk.first_walk and pages >= self.initial_pages and not walk.resuming))
             if end:
-                yield Page(fresh, raw, walk.finished(), True, extras, len(index.posts))
+                yield _index_page(fresh, raw, walk.finished(), True, extras, index)
                 return
             page += 1
-            yield Page(fresh, raw, walk.continuing(page=page), False, extras, len(index.posts))
+            yield _index_page(fresh, raw, walk.continuing(page=page), False, extras, index)
 
     def comments(self, mid: str, cursor: dict | None = None, *, overlap_seconds: float = 3600) -> Iterator[Page]:
         """Comments under a post with their inline replies (hotflow, max_id paging), flat, new only.
@@ -442,6 +442,14 @@ class WeiboClient:
 
 def _location_of(raw: RawResponse) -> str:
     return raw.location
+
+
+def _index_page(fresh: list, raw: RawResponse, cursor: dict | None, done: bool, extras: list[RawResponse],
+                index: IndexPage) -> Page:
+    """A timeline or search page, with every non-pinned post it listed (old ones too) for the scheduler."""
+    return Page(fresh, raw, cursor, done, extras, len(index.posts),
+                shown=[(p.id, p.created_at) for p in index.posts if not p.is_pinned],
+                exhausted=index.since_id is None and index.page is None)
 
 
 def _parsed(fn, raw: RawResponse):

@@ -11,7 +11,6 @@ repeat (recorded as crawler health); a malformed page or a transport error only 
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import statistics
@@ -25,7 +24,6 @@ import schedule
 from crawler.budget import Backoff, RequestBudget
 from crawler.constants import SHANGHAI
 from crawler.exceptions import BlockedError, LoginRequiredError, WeiboError
-from crawler.parsers import parse_index
 from crawler.store import RATE_HALF_LIFE_HOURS, HealthEvent, PollStore, SourceState
 from crawler.types import Page
 
@@ -171,20 +169,6 @@ class Evidence:
     seen_until: datetime | None = None  # when the source was last read: the coverage's end
     opener: str | None = None  # the post whose time opens the coverage (not an arrival within it)
     summary: tuple[float, float] | None = None  # (items, hours) as of `seen_until`, until the next page
-
-
-def page_times(page: Page) -> tuple[list[tuple[str, datetime]], bool] | None:
-    """(id, created_at) of every non-pinned post on a getIndex page (timeline, search), and whether the
-    page is the last the source has; None if the page is not one (then only its new items are known)."""
-    try:
-        payload = json.loads(page.raw.body)
-        if isinstance(payload, dict) and payload.get("ok") == 0:
-            return [], True  # "nothing there, or past the last page"
-        index = parse_index(payload, page.raw.fetched_at)
-    except (ValueError, WeiboError):
-        return None
-    posts = [(p.id, p.created_at) for p in index.posts if not p.is_pinned]
-    return posts, index.since_id is None and index.page is None
 
 
 class PriorityScheduler:
@@ -418,10 +402,8 @@ class Poller:
                 new += added
                 if observe is not None:
                     observe(source.kind, [i.created_at for i in page.items if getattr(i, "created_at", None)])
-                if observe_page is not None and source.kind in ("timeline", "mentions") and page.raw is not None:
-                    seen = page_times(page)
-                    if seen is not None:
-                        observe_page(source.key, seen[0], seen[1], page.raw.fetched_at)
+                if observe_page is not None and page.shown is not None:
+                    observe_page(source.key, page.shown, page.exhausted, page.raw.fetched_at)
                 report.pages += 1
                 if page.done or n >= self.max_pages_per_source:
                     break

@@ -67,6 +67,8 @@ class Page:
     `items`: the records new to the cursor, flat (a comment's replies appear as their own items).
     `cursor`: what to store once this page is committed (resume point, or the new high-water mark).
     `done`: this page ends the walk. `extras`: further responses the page needed (long text).
+    `shown`, `exhausted` (timeline and search pages): what the page listed, old posts included, which
+    tells the scheduler how often the source posts (see `crawler.poller.Evidence`).
     """
 
     items: list[Any]
@@ -75,6 +77,8 @@ class Page:
     done: bool
     extras: list[RawResponse] = field(default_factory=list)
     seen: int = 0  # records on the page before filtering out already-known ones
+    shown: list[tuple[str, datetime]] | None = None  # (id, created_at) of every non-pinned post listed
+    exhausted: bool = False  # the page ends the source's history (no further page)
 
 
 @dataclass
