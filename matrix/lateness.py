@@ -18,11 +18,16 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 import numpy as np
+from sqlalchemy import ColumnElement, Connection, String, and_, func, literal, or_, select, type_coerce
 
+from matrix.models import Case, UTCDateTime
+from matrix.timeutil import as_utc
 from matrix.workcal import _US_PER_MIN, WorkingCalendar
 
 NONE = np.iinfo(np.int64).min  # a missing time (NaT) in the arrays of `local_us`
 DEADLINES = ("forward", "first_response", "closure")
+# a case's deadlines and when they were met, in the order `lateness` takes them
+STAMPS = ("forward_due", "first_response_due", "first_response_at", "closure_due", "closed_at")
 
 
 class Lateness(NamedTuple):
@@ -76,3 +81,30 @@ def lateness(cal: WorkingCalendar, now: datetime, awaiting: Any, forward_due: An
     take = c_cond & ((which < 0) | (c_min > best))
     best, which = np.where(take, c_min, best), np.where(take, 2, which)
     return Lateness(np.where(which >= 0, best, 0).astype(np.int64), which.astype(np.int8))
+
+
+def candidates(now: datetime) -> ColumnElement[bool]:
+    """SQL: the case may be late on some deadline as of NOW (`lateness` decides how late, in working time)."""
+    now_param = literal(as_utc(now), UTCDateTime())
+    response_met = func.coalesce(Case.first_response_at, Case.closed_at, now_param)
+    closure_met = func.coalesce(Case.closed_at, now_param)
+    return or_(
+        and_(Case.first_response_due.is_not(None), response_met > Case.first_response_due),
+        and_(Case.closure_due.is_not(None), closure_met > Case.closure_due),
+        and_(Case.status == "awaiting_forward", Case.forward_due.is_not(None), Case.forward_due < now_param),
+    )
+
+
+def late_cases(conn: Connection, calendar: WorkingCalendar, now: datetime, where: Sequence[Any],
+               keys: Sequence[Any]) -> tuple[list[tuple], list[tuple], Lateness]:
+    """The cases under WHERE that may be late as of NOW: their KEYS columns, their STAMPS as stored (text on
+    SQLite), and their lateness (one row each, in the same order; `which` -1: not late after all)."""
+    stamps = [type_coerce(Case.__table__.c[c], String) for c in STAMPS]
+    rows = conn.execute(select(*keys, Case.status, *stamps).where(*where, candidates(now))).all()
+    if not rows:
+        return [], [], Lateness(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8))
+    n = len(keys)
+    cols = list(zip(*rows))
+    late = lateness(calendar, as_utc(now), [s == "awaiting_forward" for s in cols[n]],
+                    *(local_us(calendar, col) for col in cols[n + 1:]))
+    return [r[:n] for r in rows], [r[n + 1:] for r in rows], late

@@ -30,17 +30,17 @@ from `cases`: counts in one grouped SQL query, lateness in numpy over the few co
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from matrix import rollup
-from matrix.lateness import DEADLINES, lateness, local_us
-from matrix.models import Account, Case, UTCDateTime
+from matrix.lateness import DEADLINES, late_cases
+from matrix.models import Account, Case
 from matrix.timeutil import SHANGHAI, as_utc, utcnow
 
 EXCLUDED_STATUSES = ("invalid", "merged")
@@ -155,43 +155,16 @@ def _filters(start: datetime, end: datetime, account_uids: list[str] | None, dep
     return conds
 
 
-def _late_candidates(now: datetime) -> Any:
-    """SQL: the case may be late on some deadline (`lateness` decides how late, in working time)."""
-    now_param = literal(as_utc(now), UTCDateTime())
-    response_met = func.coalesce(Case.first_response_at, Case.closed_at, now_param)
-    closure_met = func.coalesce(Case.closed_at, now_param)
-    return or_(
-        and_(Case.first_response_due.is_not(None), response_met > Case.first_response_due),
-        and_(Case.closure_due.is_not(None), closure_met > Case.closure_due),
-        and_(Case.status == "awaiting_forward", Case.forward_due.is_not(None), Case.forward_due < now_param),
-    )
-
-
 def _late_rows(session: Session, policy: Any, conds: list, now: datetime) -> list[tuple]:
     """(case_id, account_uid, working minutes late, deadline, due, met_at) for every late case under
     CONDS; `due` and `met_at` stay as stored."""
-    table = Case.__table__
-    stamps = [type_coerce(table.c[c], String) for c in
-              ("forward_due", "first_response_due", "first_response_at", "closure_due", "closed_at")]
-    rows = session.connection().execute(
-        select(table.c.id, table.c.account_uid, table.c.status, *stamps).where(*conds, _late_candidates(now))
-    ).all()
-    if not rows:
-        return []
-    ids, uids, status, fwd_raw, rdue_raw, rat_raw, cdue_raw, cat_raw = zip(*rows)
-    cal = policy.calendar
-    late = lateness(cal, as_utc(now), [s == "awaiting_forward" for s in status],
-                    *(local_us(cal, col) for col in (fwd_raw, rdue_raw, rat_raw, cdue_raw, cat_raw)))
+    keys, stamps, late = late_cases(session.connection(), policy.calendar, now, conds, (Case.id, Case.account_uid))
     out: list[tuple] = []
     for i in np.nonzero(late.which >= 0)[0].tolist():
         w = int(late.which[i])
-        if w == 0:
-            due, met = fwd_raw[i], None
-        elif w == 1:
-            due, met = rdue_raw[i], rat_raw[i] if rat_raw[i] is not None else cat_raw[i]
-        else:
-            due, met = cdue_raw[i], cat_raw[i]
-        out.append((ids[i], uids[i], int(late.minutes[i]), DEADLINES[w], due, met))
+        fwd, rdue, rat, cdue, cat = stamps[i]
+        due, met = ((fwd, None), (rdue, rat if rat is not None else cat), (cdue, cat))[w]
+        out.append((*keys[i], int(late.minutes[i]), DEADLINES[w], due, met))
     return out
 
 
@@ -250,10 +223,18 @@ class _Tally:
     minutes: list[int] = field(default_factory=list)
 
     def add(self, other: "_Tally") -> None:
-        for name in ("cases", "responded", "on_time_responses", "closed", "on_time_closed", "negative", "late",
-                     "late_minutes"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            if f.name != "minutes":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.minutes.extend(other.minutes)
+
+
+def _add_late(tallies: dict[str, _Tally], late_rows: list[tuple]) -> None:
+    """Each row of `_late_rows` to its account's tally."""
+    for _, uid, minutes, *_ in late_rows:
+        t = tallies.setdefault(uid, _Tally())
+        t.late += 1
+        t.late_minutes += minutes
 
 
 def _tally_direct(session: Session, policy: Any, conds: list, now: datetime) -> tuple[dict[str, _Tally], list[tuple]]:
@@ -276,10 +257,7 @@ def _tally_direct(session: Session, policy: Any, conds: list, now: datetime) -> 
     ).all():  # one fetch, not a round per row
         tallies[uid].minutes.append(int(m))
     late = _late_rows(session, policy, conds, now)
-    for row in late:
-        t = tallies[row[1]]
-        t.late += 1
-        t.late_minutes += row[2]
+    _add_late(tallies, late)
     return tallies, late
 
 
@@ -307,10 +285,7 @@ def _tally_from_rollup(session: Session, policy: Any, days: tuple[date, date], c
         t = tallies.setdefault(r.account_uid, _Tally())
         t.add(_Tally(r.counted, r.responded, r.on_time, r.closed, r.on_time_closed, r.negative, r.late_closed,
                      r.late_closed_minutes, list(r.minutes)))
-    for _, uid, minutes, *_ in _late_rows(session, policy, [*conds, ~rollup.SETTLED], now):
-        t = tallies.setdefault(uid, _Tally())
-        t.late += 1
-        t.late_minutes += minutes
+    _add_late(tallies, _late_rows(session, policy, [*conds, ~rollup.SETTLED], now))
     return tallies
 
 

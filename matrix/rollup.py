@@ -48,7 +48,7 @@ from sqlalchemy import (
     true,
 )
 
-from matrix.lateness import calendar_key, lateness, local_us
+from matrix.lateness import calendar_key, late_cases
 from matrix.models import Case, Post, RollupCaseDay, RollupPostDay
 from matrix.timeutil import SHANGHAI, as_utc
 from matrix.workcal import WorkingCalendar
@@ -319,26 +319,14 @@ def compute_case_days(conn: Connection, days: Iterable[date] | None, account_uid
 
 
 def _closed_lateness(conn: Connection, where: ColumnElement[bool], calendar: WorkingCalendar) -> dict[tuple, tuple[int, int]]:
-    """(day, account) -> (late closed cases, their working minutes late) for the closed cases under WHERE."""
+    """(day, account) -> (late closed cases, their working minutes late) for the settled cases under WHERE
+    (met or missed, every deadline is behind them, so the moment they are measured at does not matter)."""
     day = local_day(conn.dialect.name, Case.opened_at)
-    late_sql = or_(
-        and_(Case.first_response_due.is_not(None),
-             func.coalesce(Case.first_response_at, Case.closed_at) > Case.first_response_due),
-        and_(Case.closure_due.is_not(None), Case.closed_at > Case.closure_due),
-    )
-    rows = conn.execute(
-        select(day, Case.account_uid, Case.first_response_due, Case.first_response_at, Case.closure_due,
-               Case.closed_at).where(where, SETTLED, late_sql)
-    ).all()
-    if not rows:
-        return {}
-    d, uids, rdue, rat, cdue, cat = zip(*rows)
-    nones = [None] * len(rows)
-    late = lateness(calendar, datetime(1970, 1, 1, tzinfo=SHANGHAI), [False] * len(rows),
-                    local_us(calendar, nones), *(local_us(calendar, col) for col in (rdue, rat, cdue, cat)))
+    keys, _, late = late_cases(conn, calendar, datetime(1970, 1, 1, tzinfo=SHANGHAI), (where, SETTLED),
+                               (day, Case.account_uid))
     out: dict[tuple, tuple[int, int]] = {}
     for i in (late.which >= 0).nonzero()[0].tolist():
-        key = (_as_date(d[i]), uids[i])
+        key = (_as_date(keys[i][0]), keys[i][1])
         n, m = out.get(key, (0, 0))
         out[key] = (n + 1, m + int(late.minutes[i]))
     return out
@@ -387,6 +375,13 @@ def _lock(conn: Connection) -> None:
         conn.execute(DIRTY.delete().where(false()))
 
 
+def _other_calendar_days(conn: Connection, calendar: WorkingCalendar, *where: ColumnElement[bool]) -> set[date]:
+    """Days (under WHERE) whose lateness was measured on another calendar than CALENDAR."""
+    r = RollupCaseDay
+    q = select(r.day).where(r.calendar_key != calendar_key(calendar), *where).distinct()
+    return {_as_date(d) for d in conn.execute(q).scalars()}
+
+
 def rebuild(conn: Connection, calendar: WorkingCalendar | None = None) -> None:
     """Recompute both rollups from scratch and clear every marker (in the caller's transaction);
     lateness on CALENDAR (default: the shipped policy's)."""
@@ -406,9 +401,7 @@ def refresh(conn: Connection, max_days: int | None = None, calendar: WorkingCale
     _lock(conn)
     calendar = calendar or default_calendar()
     marks = conn.execute(select(DIRTY.c.id, DIRTY.c.day).order_by(DIRTY.c.id)).all()
-    other = conn.execute(select(RollupCaseDay.day).where(RollupCaseDay.calendar_key != calendar_key(calendar))
-                         .distinct()).scalars().all()
-    days = sorted({_as_date(d) for _, d in marks} | {_as_date(d) for d in other})
+    days = sorted({_as_date(d) for _, d in marks} | _other_calendar_days(conn, calendar))
     if not days:
         return 0
     if max_days is not None and len(days) > max_days:
@@ -432,10 +425,7 @@ def _unsettled(conn: Connection, start: date, end: date, calendar: WorkingCalend
     rows = conn.execute(select(DIRTY.c.day).where(DIRTY.c.day >= start, DIRTY.c.day <= end).distinct()).scalars()
     out = {_as_date(d) for d in rows}
     if calendar is not None:
-        r = RollupCaseDay
-        out.update(_as_date(d) for d in conn.execute(
-            select(r.day).where(r.day >= start, r.day <= end, r.calendar_key != calendar_key(calendar)).distinct()
-        ).scalars())
+        out |= _other_calendar_days(conn, calendar, RollupCaseDay.day >= start, RollupCaseDay.day <= end)
     return out
 
 
