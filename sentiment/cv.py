@@ -17,7 +17,7 @@ import hashlib
 import time
 from dataclasses import replace
 
-from .datasets import GOV_TRAIN, Example, dev_split
+from .datasets import GOV_TRAIN, Example, dev_split, read_labelled_csv
 from .metrics import evaluate
 from .text import strip_emoticons
 from .train import Params, fit, load_lexicon
@@ -31,11 +31,8 @@ def _fold(text: str, k: int, salt: str = "cv") -> int:
 
 def gov_rows() -> tuple[list[Example], list[Example]]:
     """(template rows, hand-written rows) of gov_train.csv."""
-    tmpl, hand = [], []
-    with open(GOV_TRAIN, newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            (hand if r["source"] == "handwritten" else tmpl).append(Example(r["text"], r["label"], r["kind"], r["source"]))
-    return tmpl, hand
+    rows = read_labelled_csv(GOV_TRAIN)
+    return [e for e in rows if e.source != "handwritten"], [e for e in rows if e.source == "handwritten"]
 
 
 def run(params: Params, lex, folds: int = 3, verbose: bool = True, errors: list | None = None,
@@ -73,7 +70,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--salts", default="cv", help="comma-separated fold-hash salts; results are averaged over them")
     ap.add_argument("--no-lexicon", action="store_true")
     ap.add_argument("--lex-file", default=None, help="experiment: another lexicon TSV")
-    ap.add_argument("--lex-min", type=float, default=0.0, help="drop lexicon words with |score| below this")
     ap.add_argument("--lex-div", type=float, default=None, help="experiment: features.LEX_DIV")
     ap.add_argument("--errors", help="write the hand-written training rows missed in their fold to this CSV")
     ap.add_argument("--set", action="append", default=[], help="Params field=value (repeatable)")
@@ -82,9 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     for kv in args.set:
         k, v = kv.split("=", 1)
         params = replace(params, **{k: type(getattr(params, k))(v) if not isinstance(getattr(params, k), bool) else v == "1"})
-    lex = None if args.no_lexicon else load_lexicon(args.lex_file)
-    if lex and args.lex_min:
-        lex = {w: v for w, v in lex.items() if abs(v) >= args.lex_min}
+    lex = None if args.no_lexicon else load_lexicon(args.lex_file, params.lex_min)  # cut-off: --set lex_min=…
     if args.lex_div:
         from . import features
         features.LEX_DIV = args.lex_div

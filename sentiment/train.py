@@ -44,8 +44,9 @@ class Params:
     two_way_l2: float = 3e-4  # its L2
 
 
-def load_lexicon(path: str | Path | None = None) -> dict[str, float] | None:
-    """The external polarity lexicon (`word<TAB>score` lines), or None when the file is absent."""
+def load_lexicon(path: str | Path | None = None, min_abs: float = 0.0) -> dict[str, float] | None:
+    """The external polarity lexicon (`word<TAB>score` lines) without the words whose |score| is below
+    `min_abs` (training passes `Params.lex_min`), or None when the file is absent."""
     path = Path(path) if path else EXT_LEXICON
     if not path.exists():
         return None
@@ -55,7 +56,8 @@ def load_lexicon(path: str | Path | None = None) -> dict[str, float] | None:
             if line.startswith("#") or not line.strip():
                 continue
             word, score = line.rstrip("\n").split("\t")
-            out[word] = float(score)
+            if abs(float(score)) >= min_abs:
+                out[word] = float(score)
     return out
 
 
@@ -157,14 +159,13 @@ def train(out: str | Path = MODEL_FILE, gov_path: str | Path = GOV_TRAIN, dev_pa
     dev_path = Path(dev_path) if dev_path else sentiment_dev_path()
     gov = read_labelled_csv(gov_path)
     dev_train, dev_held = dev_split(dev_path)
-    lex = load_lexicon(lex_path)
-    if lex is not None:
-        lex = {w: v for w, v in lex.items() if abs(v) >= params.lex_min}
+    lex_path = Path(lex_path) if lex_path else EXT_LEXICON
+    lex = load_lexicon(lex_path, params.lex_min)
     model = fit(gov, dev_train, params, lex)
     meta = dict(model.meta)
     meta["inputs"] = {gov_path.name: _sha256(gov_path), dev_path.name: _sha256(dev_path)}
     if lex is not None:
-        meta["inputs"][Path(lex_path or EXT_LEXICON).name] = _sha256(Path(lex_path or EXT_LEXICON))
+        meta["inputs"][lex_path.name] = _sha256(lex_path)
         meta["lexicon_words"] = len(lex)
     meta["dev_holdout_rows"] = len(dev_held)
     data = serialise(model, meta)
