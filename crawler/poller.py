@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Protocol
 
 import schedule
 
+from crawler.clock import now_utc
 from crawler.budget import Backoff, RequestBudget
 from crawler.constants import SHANGHAI
 from crawler.exceptions import BlockedError, LoginRequiredError, WeiboError
@@ -368,7 +369,7 @@ class Poller:
         self.budget = budget or client.budget
         self.scheduler = scheduler or PriorityScheduler()
         self.backoff = backoff or Backoff()
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or now_utc
         self.requests_per_pass = requests_per_pass
         self.max_pages_per_source = max_pages_per_source
         self._source_backoff: dict[str, Backoff] = {}

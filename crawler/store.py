@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 
+from crawler.clock import now_utc
 from crawler.types import Page, RawResponse
 
 SOURCE_KINDS = ("timeline", "mentions", "comments", "reposts")
@@ -61,7 +62,7 @@ class HealthEvent:
     http_status: int | None = None
     message: str = ""
     cooldown_until: datetime | None = None
-    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    at: datetime = field(default_factory=now_utc)
     detail: dict = field(default_factory=dict)
 
 

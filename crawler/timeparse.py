@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from crawler.clock import now_utc
 from crawler.constants import SHANGHAI
 from crawler.exceptions import TimeFormatError
 
@@ -84,7 +85,7 @@ def parse_created_at(value: str | datetime | int | float, fetched_at: datetime |
         return datetime.strptime(text, API_FORMAT).astimezone(SHANGHAI)
     except ValueError:
         pass
-    now = to_shanghai(fetched_at) if fetched_at is not None else datetime.now(SHANGHAI)
+    now = to_shanghai(fetched_at) if fetched_at is not None else now_utc().astimezone(SHANGHAI)
     now = now.replace(microsecond=0)
     if text in ("刚刚", "刚才", "剛剛"):
         return now

@@ -8,9 +8,10 @@ uniformly (comments: item_type "comment", parent_id = the post they sit under).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from crawler.clock import now_utc
 from crawler.constants import DEFAULT_BASE_URL, DEFAULT_PC_BASE_URL
 from crawler.counts import parse_count
 from crawler.exceptions import MalformedError, TimeFormatError
@@ -212,7 +213,7 @@ class Post:
             "screen_name": self.screen_name,
             "text": self.text,
             "created_at": self.created_at,
-            "fetched_at": self.fetched_at or datetime.now(timezone.utc),
+            "fetched_at": self.fetched_at or now_utc(),
             "parent_id": None,
             "reply_to_id": None,
             "reposted_id": self.reposted_id,
@@ -304,7 +305,7 @@ class Comment:
             "screen_name": self.screen_name,
             "text": self.text,
             "created_at": self.created_at,
-            "fetched_at": self.fetched_at or datetime.now(timezone.utc),
+            "fetched_at": self.fetched_at or now_utc(),
             "parent_id": self.post_id,
             "reply_to_id": self.reply_to_id,
             "reposted_id": None,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from matrix import rollup
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
 from matrix.timeutil import as_utc
-from matrix.workcal import _US_PER_DAY
+from matrix.workcal import _US_PER_DAY, CalendarError
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -374,6 +374,8 @@ class ClockResult:
     deadline: str
     due: datetime | None
     overdue_since: datetime | None
+    provisional: tuple[str, ...] = ()  # deadlines counted across a provisional calendar day
+    pending: dict[str, str] = field(default_factory=dict)  # 时限待定: deadline -> why it cannot be counted
 
 
 class Levels(list):
@@ -409,27 +411,45 @@ def clock(policy: Any, roster_category: str, kind: str, status: str, opened_at: 
     r = clock_lus(policy, policy.limits(kind, roster_category), status, x(opened_at), x(forwarded_at),
                   x(clock_start), x(closure_start), x(last_response_at), x(last_citizen_at), extension_days,
                   x(now), order)
-    return ClockResult(t(r[0]), t(r[1]), t(r[2]), t(r[3]), r[4], r[5], t(r[6]), t(r[7]))
+    return ClockResult(t(r[0]), t(r[1]), t(r[2]), t(r[3]), r[4], r[5], t(r[6]), t(r[7]), r[8], r[9])
 
 
 def clock_lus(policy: Any, limits: Any, status: str, xo: int, xf: int | None, xcs: int | None, xcl: int | None,
               xlr: int | None, xlc: int | None, ext: int, xn: int, order: Levels) -> tuple:
     """The clock of one case on local microseconds (`WorkingCalendar.lus`): pure and fast, for bulk sweeps.
 
-    Returns (forward_due, first_response_due, next_reply_due, closure_due, level, deadline, due, since).
+    Returns (forward_due, first_response_due, next_reply_due, closure_due, level, deadline, due, since,
+    provisional, pending): `provisional` names the deadlines counted across a provisional calendar day
+    (a year whose notice is not known yet), `pending` maps each deadline that could not be counted at all
+    (时限待定) to the reason. Each clock is counted on its own, so one never blocks another.
     Which deadlines count depends on the status: the coordinator's forwarding while it holds the case,
     the member's first response while none is given, the next reply after a citizen's follow-up, and
     closure until the case is closed. The level is the highest reached among them.
     """
+    cal = policy.calendar
+    pending: dict[str, str] = {}
+    provisional: list[str] = []
+
+    def counted(name: str, start: int, limit: Any, ext: int = 0) -> int | None:
+        """One clock on its own: a calendar it cannot be counted on leaves it 时限待定 with the reason."""
+        try:
+            x = policy.deadline_lus(start, limit, ext)
+        except CalendarError as exc:
+            pending[name] = str(exc)
+            return None
+        if cal.provisional_lus(start, x):
+            provisional.append(name)
+        return x
+
     fwd = first = nxt = clo = None
     if limits.forward is not None and (status == "awaiting_forward" or xf is not None):
-        fwd = policy.deadline_lus(xo, limits.forward)
+        fwd = counted("forward", xo, limits.forward)
     if limits.first_response is not None and xcs is not None:
-        first = policy.deadline_lus(xcs, limits.first_response)
+        first = counted("first_response", xcs, limits.first_response)
     if limits.closure is not None:
-        clo = policy.deadline_lus(xcl if xcl is not None else xo, limits.closure, ext)
+        clo = counted("closure", xcl if xcl is not None else xo, limits.closure, ext)
     if limits.next_reply is not None and xlc is not None and (xlr is None or xlr < xlc):
-        nxt = policy.deadline_lus(xlc, limits.next_reply)
+        nxt = counted("next_reply", xlc, limits.next_reply)
     active = []
     if status == "awaiting_forward" and fwd is not None:
         active.append(("forward", fwd, xo, limits.forward.basis))
@@ -441,13 +461,17 @@ def clock_lus(policy: Any, limits: Any, status: str, xo: int, xf: int | None, xc
         active.append(("next_reply", nxt, xlc, limits.next_reply.basis))
     best, best_rank, which, due, since = "", 0, "", None, None
     for name, xd, xs, basis in active:
-        lvl = policy.level_lus(xd, xn, xs, basis)
+        try:
+            lvl = policy.level_lus(xd, xn, xs, basis)
+        except CalendarError as exc:  # the deadline is known, a warning or escalation point is not
+            pending.setdefault(name, str(exc))
+            lvl = "overdue" if xd <= xn else ""
         rank = order.rank(lvl)
         if xd <= xn and (since is None or xd < since):
             since = xd
         if rank > best_rank or (rank == best_rank and rank > 0 and due is not None and xd < due):
             best, best_rank, which, due = lvl, rank, name, xd
-    return fwd, first, nxt, clo, best, which, due, since
+    return fwd, first, nxt, clo, best, which, due, since, tuple(provisional), pending
 
 
 def _safe_clock(*args: Any) -> ClockResult | None:
@@ -461,6 +485,11 @@ def _safe_clock(*args: Any) -> ClockResult | None:
     except Exception as exc:  # noqa: BLE001 - only CalendarError is swallowed (see _calendar_problem)
         _calendar_problem(exc)
         return None
+
+
+def _pending_json(pending: dict[str, str]) -> str | None:
+    """The stored form of the 时限待定 deadlines (NULL when every deadline could be counted)."""
+    return json.dumps(pending, ensure_ascii=False, sort_keys=True) if pending else None
 
 
 def _calendar_problem(exc: Exception) -> None:
@@ -484,6 +513,10 @@ def _apply_clock(session: Session, case: Case, res: ClockResult, policy: Any, no
     case.first_response_due = res.first_response_due
     case.next_reply_due = res.next_reply_due
     case.closure_due = res.closure_due
+    case.provisional_dues = ",".join(res.provisional)
+    case.pending_dues = _pending_json(res.pending)
+    if res.pending:
+        _calendar_problem(CalendarError(next(iter(res.pending.values()))))
     old = case.overdue_level or ""
     case.overdue = order.rank(res.level) >= order.rank("overdue")
     case.overdue_since = res.overdue_since if case.overdue else None
@@ -555,17 +588,19 @@ class RecomputeResult:
 _SWEEP_COLUMNS = ("id", "kind", "status", "account_uid", "opened_at", "forwarded_at", "response_clock_at",
                   "closure_clock_at", "last_response_at", "last_citizen_at", "extension_working_days",
                   "forward_due", "first_response_due", "next_reply_due", "closure_due", "overdue_level",
-                  "policy_version")
+                  "policy_version", "provisional_dues", "pending_dues")
 _EPOCH_DAY = date(1970, 1, 1)
 _DUE_COLUMNS = ("forward_due", "first_response_due", "next_reply_due", "closure_due")
 _DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how UTCDateTime values are stored (SQLite text; PostgreSQL casts it)
 
 
-def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False) -> RecomputeResult:
+def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
+          reason: str | None = None) -> RecomputeResult:
     """Run the clock over every non-final case on plain rows with bulk writes (facts are not re-derived).
 
     Level rises get their events and alerts. With RECORD (an explicit recomputation after a policy change),
-    every case whose due dates change also gets a `recomputed` event holding before and after.
+    every case whose due dates change also gets a `recomputed` event holding before and after (REASON
+    names why, e.g. an imported calendar notice; by default the policy versions).
     Works on integer local microseconds end to end, so 100,000 open cases take seconds, not minutes.
     """
     t0 = time.perf_counter()
@@ -610,14 +645,16 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False)
 
     judged: dict[tuple, str] = {}
 
-    def dues_json(xs_: Sequence[int | None], level: str) -> str:
-        """{"forward_due": ..., ..., "level": ...}: written directly and cached, since most cases share
-        their due dates (close of business) and 100,000 json.dumps calls cost seconds."""
-        key = (*xs_, level)
+    def dues_json(xs_: Sequence[int | None], level: str, prov: str, pending: str | None) -> str:
+        """{"forward_due": ..., ..., "level": ..., "provisional": ..., "pending": ...}: written directly and
+        cached, since most cases share their due dates (close of business) and 100,000 json.dumps calls
+        cost seconds."""
+        key = (*xs_, level, prov, pending)
         v = judged.get(key)
         if v is None:
             body = ", ".join(f'"{c}": {iso(x)}' for c, x in zip(_DUE_COLUMNS, xs_))
-            v = judged[key] = f'{{{body}, "level": {json.dumps(level, ensure_ascii=False)}}}'
+            v = judged[key] = (f'{{{body}, "level": {json.dumps(level, ensure_ascii=False)}, '
+                               f'"provisional": {json.dumps(prov)}, "pending": {pending or "null"}}}')
         return v
 
     table = Case.__table__
@@ -628,7 +665,8 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False)
     events: list[dict] = []
     opened_days: set[int] = set()  # local days (since 1970-01-01) of the updated cases, for the rollup
     rising: list[tuple[int, str, ClockResult]] = []
-    for (cid, kind, status, account, o, f, cs, cl, lr, lc, ext, *old, old_level, version) in rows:
+    for (cid, kind, status, account, o, f, cs, cl, lr, lc, ext, *old, old_level, version, old_prov,
+         old_pending) in rows:
         key = (kind, roster.category(account))
         limits = limits_cache.get(key)
         if limits is None:
@@ -645,23 +683,28 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False)
             rising.append((cid, old_level, ClockResult(*(cal.from_lus(v) if v is not None else None for v in r[:4]),
                                                        r[4], r[5], cal.from_lus(r[6]) if r[6] is not None else None,
                                                        cal.from_lus(r[7]) if r[7] is not None else None)))
-        dues_changed = list(r[:4]) != old_x
+        prov, pending = ",".join(r[8]), _pending_json(r[9])
+        if r[9]:
+            _calendar_problem(CalendarError(next(iter(r[9].values()))))
+        dues_changed = list(r[:4]) != old_x or prov != (old_prov or "") or pending != old_pending
         if not dues_changed and r[4] == old_level and version == policy.version:
             continue
         overdue = new_rank >= overdue_rank
         updates.append((db(r[0]), db(r[1]), db(r[2]), db(r[3]), r[4], overdue, r[5], db(r[7]) if overdue else None,
-                        policy.version, now_db, cid))
+                        policy.version, now_db, prov, pending, cid))
         opened_days.add(xs(o) // _US_PER_DAY)
         if record and (dues_changed or version != policy.version):
+            before = dues_json(old_x, old_level, old_prov or "", old_pending)
+            after = dues_json(r[:4], r[4], prov, pending)
             events.append((cid, now_db, now_db, "recomputed", SYSTEM, None, account,
-                           f"policy {version or '-'} -> {policy.version}",
-                           f'{{"before": {dues_json(old_x, old_level)}, "after": {dues_json(r[:4], r[4])}}}',
-                           policy.version))
+                           reason or f"policy {version or '-'} -> {policy.version}",
+                           f'{{"before": {before}, "after": {after}}}', policy.version))
     days = [_EPOCH_DAY + timedelta(days=d) for d in opened_days]
     with rollup.bulk_case_update(session.connection(), days, len(updates)):
         _executemany(session, "UPDATE cases SET forward_due = ?, first_response_due = ?, next_reply_due = ?, "
                      "closure_due = ?, overdue_level = ?, overdue = ?, overdue_deadline = ?, overdue_since = ?, "
-                     "policy_version = ?, evaluated_at = ? WHERE id = ?", updates)
+                     "policy_version = ?, evaluated_at = ?, provisional_dues = ?, pending_dues = ? WHERE id = ?",
+                     updates)
     _executemany(session, "INSERT INTO case_events (case_id, at, recorded_at, type, actor, post_id, account_uid, "
                  "reason, detail, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     if rising:
@@ -688,9 +731,9 @@ def _executemany(session: Session, sql: str, rows: list[tuple]) -> None:
         cursor.close()
 
 
-def recompute(session: Session, policy: Any, now: datetime) -> RecomputeResult:
+def recompute(session: Session, policy: Any, now: datetime, reason: str | None = None) -> RecomputeResult:
     """Explicitly re-judge every non-final case under POLICY, recording a `recomputed` event per change."""
-    return sweep(session, policy, now, record=True)
+    return sweep(session, policy, now, record=True, reason=reason)
 
 
 def ensure_policy_version(session: Session, policy: Any) -> None:

@@ -36,11 +36,28 @@ class WzmonGroup(click.Group):
     metavar="URL",
     help="Database URL (any SQLAlchemy URL; env WZMON_DB; default sqlite:///wzmon.db).",
 )
+@click.option(
+    "--now",
+    "now",
+    envvar="WZMON_NOW",
+    default=None,
+    metavar="TIME",
+    help="Start the clock at TIME (e.g. 2026-12-22T10:00, Asia/Shanghai) and let it run from there: every "
+    "deadline, poll, alert and board view then sees that time (env WZMON_NOW).",
+)
 @click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
 @click.version_option(package_name="wzmon")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, verbose: int) -> None:
+def main(ctx: click.Context, db: str | None, now: str | None, verbose: int) -> None:
     """wzmon: watch how fast government Weibo accounts answer the public."""
+    if now:
+        from crawler.clock import NOW_ENV, ClockSettingError, parse_now
+
+        try:
+            parse_now(now)
+        except ClockSettingError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--now'") from None
+        os.environ[NOW_ENV] = now  # one clock for this process and the board or poller it starts
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from matrix.logging_setup import apply_log_format

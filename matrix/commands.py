@@ -1,6 +1,7 @@
 """Core `wzmon` commands: init, accounts, policy, poll, run, import, cases, recompute, demo."""
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from matrix.timeutil import as_utc, utcnow
 CASE_COLUMNS = (
     "case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at", "first_response_at",
     "closed_at", "first_response_due", "closure_due", "first_response_working_minutes", "overdue",
-    "overdue_level", "policy_version",
+    "overdue_level", "policy_version", "provisional", "pending",
 )
 
 
@@ -213,7 +214,8 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
             q = q.limit(limit)
         rows = [case_row(c) for c in s.scalars(q)]
     if fmt == "table":
-        cols = ["case_id", "account_uid", "kind", "status", "opened_at", "first_response_due", "overdue", "overdue_level"]
+        cols = ["case_id", "account_uid", "kind", "status", "opened_at", "first_response_due", "overdue", "overdue_level",
+                "provisional", "pending"]
         write_rows(rows, cols, "table")
         click.echo(f"{len(rows)} case(s)", err=True)
     else:
@@ -227,7 +229,18 @@ def case_row(c) -> dict:  # noqa: ANN001 - Case
         "closed_at": c.closed_at, "first_response_due": c.first_response_due, "closure_due": c.closure_due,
         "first_response_working_minutes": c.first_response_working_minutes, "overdue": bool(c.overdue),
         "overdue_level": c.overdue_level, "policy_version": c.policy_version,
+        # deadlines counted on a provisional calendar year, and 时限待定 ones (see README, "year boundary")
+        "provisional": (c.provisional_dues or "").replace(",", " "),
+        "pending": pending_text(c.pending_dues),
     }
+
+
+def pending_text(stored: str | None) -> str:
+    """'时限待定 closure: <reason>; …' for the deadlines the calendar could not count, '' when none."""
+    if not stored:
+        return ""
+    items = json.loads(stored)
+    return "; ".join(f"时限待定 {clock}: {why}" for clock, why in sorted(items.items()))
 
 
 # ------------------------------------------------------------------------------------------------ crawling

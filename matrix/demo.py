@@ -26,7 +26,7 @@ from matrix.db import dispose_engines, open_db, safe_url, session_scope
 from matrix.models import Account, Case, Post
 from matrix.output import write_rows
 from matrix.roster import import_roster, read_roster
-from matrix.timeutil import SHANGHAI, local
+from matrix.timeutil import SHANGHAI, local, utcnow
 
 
 def _prepare_database(url: str, coordinator_uid: str) -> None:
@@ -178,7 +178,7 @@ def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo
 
     url = ctx.obj["db"]
     policy = load_policy_or_fail(policy_path)
-    end = datetime.now(SHANGHAI).replace(second=0, microsecond=0)
+    end = utcnow().astimezone(SHANGHAI).replace(second=0, microsecond=0)
     scenario = Scenario(seed=seed, accounts=accounts, days=days, end=end, history_days=2)
     coordinator = next(a.uid for a in scenario.accounts if a.role == "coordinator")
     _prepare_database(url, coordinator)

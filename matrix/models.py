@@ -179,6 +179,10 @@ class Case(Base):
     overdue_level: Mapped[str] = mapped_column(String(16), default="")
     overdue_deadline: Mapped[str] = mapped_column(String(16), default="")
     overdue_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    # deadlines counted across a day of a provisional calendar year (comma-separated clock names), and
+    # deadlines that could not be counted at all (时限待定: JSON {clock: reason}); see matrix/holidays.py
+    provisional_dues: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    pending_dues: Mapped[str | None] = mapped_column(Text, nullable=True)
     sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
     policy_version: Mapped[str] = mapped_column(String(64), default="")

@@ -2,7 +2,9 @@
 
 `wzmon status` exit codes: 0 healthy; 1 stalled (no successful poll within --stale-minutes, or
 never polled); 2 blocked (Weibo refuses requests, cooling down); 3 login required (renew the
-cookie); 4 the database cannot be read. A cron line or a monitoring check needs nothing else.
+cookie); 4 the database cannot be read; 5 some open case has a deadline the working calendar cannot
+count (时限待定). A cron line or a monitoring check needs nothing else. Besides the exit code it warns
+from 60 days before the officially known holiday calendar ends.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from matrix.db import DatabaseError, open_db, safe_url, session_scope
 from matrix.models import CrawlerHealth, PollCursor, PollerProcess, PollLease, SiteBudget
 from matrix.timeutil import as_utc, iso_local, utcnow
 
-OK, STALLED, BLOCKED, LOGIN, NO_DB = 0, 1, 2, 3, 4
+OK, STALLED, BLOCKED, LOGIN, NO_DB, CALENDAR = 0, 1, 2, 3, 4, 5
 SITE_STATES = ("blocked", "login_required")
 
 
@@ -94,6 +96,25 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
     return out
 
 
+def calendar_health(engine, policy, now: datetime) -> dict:  # noqa: ANN001
+    """Open cases whose deadlines rest on a provisional calendar year or could not be counted at all (时限待定),
+    and the warning before the official calendar runs out."""
+    from matrix.calendar_cli import calendar_outlook
+    from matrix.models import Case
+    from matrix.rollup import ACTIVE_STATUSES
+
+    with session_scope(engine) as s:
+        active = Case.status.in_(ACTIVE_STATUSES)
+        pending = s.scalar(select(func.count()).select_from(Case).where(active, Case.pending_dues.is_not(None))) or 0
+        provisional = s.scalar(select(func.count()).select_from(Case).where(active, Case.provisional_dues != "")) or 0
+        example = s.scalar(select(Case.pending_dues).where(active, Case.pending_dues.is_not(None)).limit(1))
+    out = {"pending_cases": pending, "provisional_cases": provisional, **calendar_outlook(policy, now)}
+    if pending:
+        why = next(iter(json.loads(example).values()), "") if example else ""
+        out["reason"] = f"{pending} open case(s) have a deadline the calendar cannot count (时限待定): {why}"
+    return out
+
+
 def _jsonable(value):  # noqa: ANN001, ANN202
     if isinstance(value, datetime):
         return iso_local(value)
@@ -109,20 +130,40 @@ def _jsonable(value):  # noqa: ANN001, ANN202
               help="Stalled when no poll succeeded for this long (env WZMON_STALE_MINUTES).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--now", "now_text", metavar="TIME", help="Judge as of this time (default: now).")
+@click.option("--policy", "policy_path", metavar="FILE", envvar="WZMON_POLICY",
+              help="Policy TOML whose calendar is checked (env WZMON_POLICY).")
 @click.pass_context
-def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str | None) -> None:
-    """Is the poller healthy? Exit 0 ok, 1 stalled, 2 blocked, 3 login required, 4 no database."""
+def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str | None,
+               policy_path: str | None) -> None:
+    """Is the poller healthy? Exit 0 ok, 1 stalled, 2 blocked, 3 login required, 4 no database,
+    5 deadlines the calendar cannot count (时限待定).
+
+    \b
+    Example:
+      wzmon status --format json
+    """
     from matrix.commands import parse_when
 
+    from matrix.commands import load_policy_or_fail
+
+    policy = load_policy_or_fail(None if not ctx.params.get("policy_path") else ctx.params["policy_path"])
     try:
         engine = open_db(ctx.obj["db"])
-        report = poller_health(engine, parse_when(now_text), stale_minutes)
+        now = parse_when(now_text)
+        report = poller_health(engine, now, stale_minutes)
+        report["calendar"] = calendar_health(engine, policy, now)
     except DatabaseError as exc:
         if fmt == "json":
             click.echo(json.dumps({"status": "no_database", "exit_code": NO_DB, "reason": str(exc)}, ensure_ascii=False))
         else:
             click.echo(f"wzmon status: NO DATABASE — {exc}", err=True)
         sys.exit(NO_DB)
+    cal = report["calendar"]
+    if cal.get("reason"):
+        if report["exit_code"] == OK:
+            report.update(status="calendar", exit_code=CALENDAR, reason=cal["reason"])
+        else:
+            report["reason"] += f"; also {cal['reason']}"
     if fmt == "json":
         click.echo(json.dumps(_jsonable(report), ensure_ascii=False))
     else:
@@ -134,6 +175,10 @@ def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str
                    f"{report['items_total']} items, {report['leases_held']} leased now")
         if report["site_pause_until"]:
             click.echo(f"  budget        paused until {iso_local(report['site_pause_until'])}")
+        click.echo(f"  calendar      official to {cal['last_official_year']}-12-31; {cal['provisional_cases']} open "
+                   f"case(s) with provisional deadlines, {cal['pending_cases']} with 时限待定")
+        if cal["warning"]:
+            click.echo(f"  WARNING: {cal['warning']}")
         for p in report["pollers"]:
             click.echo(f"  poller {p['poller_id']:<14} {'alive' if p['alive'] else p['state'] if p['state'] != 'running' else 'silent'}"
                        f", heartbeat {_ago(p['heartbeat_at'], now)}, {p['passes']} passes, {p['requests']} requests"

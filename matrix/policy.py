@@ -192,8 +192,12 @@ def default_policy_path() -> Path:
     return Path(str(resources.files("matrix.policies").joinpath("default.toml")))
 
 
-def load_policy(path: str | Path | None = None) -> "Policy":
-    """Read and validate a policy file (None = the shipped default); raises PolicyError."""
+def load_policy(path: str | Path | None = None, calendar_file: str | Path | None = None) -> "Policy":
+    """Read and validate a policy file (None = the shipped default) and the office's calendar file of
+    imported notices (default: matrix.notices.calendar_file_path); raises PolicyError."""
+    from matrix.notices import calendar_file_path
+
+    cal_path = Path(calendar_file) if calendar_file is not None else calendar_file_path(path)
     p = Path(path) if path is not None else default_policy_path()
     try:
         raw = p.read_bytes()
@@ -201,7 +205,7 @@ def load_policy(path: str | Path | None = None) -> "Policy":
         raise PolicyError("file not found", source=str(p)) from None
     except OSError as exc:
         raise PolicyError(f"cannot read the file: {exc.strerror or exc}", source=str(p)) from None
-    return Policy.from_bytes(raw, source=str(p))
+    return Policy.from_bytes(raw, source=str(p), calendar_file=cal_path)
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -369,7 +373,7 @@ class Policy:
         return cls.from_bytes(text.encode("utf-8"), source=source)
 
     @classmethod
-    def from_bytes(cls, raw: bytes, source: str = "<policy text>") -> "Policy":
+    def from_bytes(cls, raw: bytes, source: str = "<policy text>", calendar_file: Path | None = None) -> "Policy":
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -388,7 +392,7 @@ class Policy:
             raise r.error(("version",), "must be a non-empty name of at most 64 characters, e.g. \"2025.1\"")
         description = r.string(data, (), "description", "")
 
-        calendar = cls._read_calendar(r, data.get("calendar", {}), source)
+        calendar = cls._read_calendar(r, data.get("calendar", {}), source, calendar_file)
 
         if "defaults" not in data:
             raise r.error(("defaults",), "missing: the policy needs a [defaults] table with "
@@ -440,7 +444,14 @@ class Policy:
                    closing_phrases=closing, forward_phrases=forwarding, open_kinds=set(open_kinds))
 
     @staticmethod
-    def _read_calendar(r: _Reader, cal: Any, source: str) -> WorkingCalendar:
+    def _read_calendar(r: _Reader, cal: Any, source: str, calendar_file: Path | None = None) -> WorkingCalendar:
+        from matrix.notices import CalendarFile, NoticeError
+
+        try:
+            book = CalendarFile.load(calendar_file) if calendar_file is not None else None
+        except NoticeError as exc:
+            raise PolicyError(str(exc), source=str(calendar_file)) from None
+        notice_days, notice_sources, notice_names = book.days() if book is not None else ({}, {}, {})
         path = ("calendar",)
         r.table(cal, path, ("timezone", "work_hours", "extra_workdays", "extra_holidays"))
         tz = r.string(cal, path, "timezone", "Asia/Shanghai")
@@ -476,9 +487,16 @@ class Policy:
                     raise r.error((*path, key), f"{item!r} is not a date; write dates like 2027-01-01")
             days[key] = out
         try:
-            return WorkingCalendar(work_hours=blocks, extra_workdays=days["extra_workdays"],
-                                   extra_holidays=days["extra_holidays"], tz=tz, source=source)
+            calendar = WorkingCalendar(work_hours=blocks, extra_workdays=days["extra_workdays"],
+                                       extra_holidays=days["extra_holidays"], tz=tz, source=source,
+                                       notice_days=notice_days, notice_sources=notice_sources,
+                                       notice_names=notice_names)
+            calendar.calendar_file = calendar_file
+            calendar.calendar_version = book.version if book is not None else 0
+            return calendar
         except CalendarError as exc:
+            if notice_days and " in " in str(exc) and "remove one of the two" in str(exc):
+                raise r.error((*path, "extra_holidays"), str(exc)) from None
             key = "timezone" if "time zone" in str(exc) else (
                 "work_hours" if "hours" in str(exc) or "block" in str(exc) else "extra_holidays")
             raise r.error((*path, key), str(exc)) from None

@@ -4,11 +4,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from crawler.clock import now_utc
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now in UTC from the one injectable clock (WZMON_NOW, see crawler.clock)."""
+    return now_utc()
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
 from itertools import accumulate
@@ -38,6 +38,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
+
+from matrix.holidays import PROVISIONAL_YEARS, STATUTORY_RULE, statutory_holidays
 
 __all__ = [
     "CalendarError",
@@ -101,6 +103,9 @@ _EPOCH_NAIVE = datetime(1970, 1, 1)
 _ONE_US = timedelta(microseconds=1)
 _ORD_1970 = date(1970, 1, 1).toordinal()
 _HAND_YEARS = (1970, 2100)  # days added by hand must fall in these years
+_HOLIDAY_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+                  "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节",
+                  "National Day": "国庆节", "Anti-Fascist 70th Day": "抗战胜利70周年纪念日"}
 
 
 class WorkingCalendar:
@@ -122,8 +127,17 @@ class WorkingCalendar:
         extra_holidays: Iterable[date | str] = (),
         tz: str | ZoneInfo = "Asia/Shanghai",
         source: str = "the policy file",
+        notice_days: Mapping[date, bool] | None = None,
+        notice_sources: Mapping[int, str] | None = None,
+        notice_names: Mapping[date, str] | None = None,
     ):
+        """`extra_workdays`/`extra_holidays`: the office's own days from the policy file. `notice_days`:
+        days of the State Council notices the office imported (`wzmon calendar import`; True = working
+        day), `notice_sources` naming each year's notice. A year neither chinesecalendar, a notice nor the
+        office's days cover is provisional (weekends and the statutory days of matrix.holidays)."""
         self.source = source
+        self.calendar_file: Any = None  # the office's file of imported notices (set by the policy)
+        self.calendar_version = 0
         try:
             self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -165,8 +179,23 @@ class WorkingCalendar:
         for d in sorted(self.extra_workdays | self.extra_holidays):
             if not _HAND_YEARS[0] <= d.year <= _HAND_YEARS[1]:
                 raise CalendarError(f"extra day {d} is outside the years {_HAND_YEARS[0]}–{_HAND_YEARS[1]}")
+        self.notice_days: dict[date, bool] = dict(notice_days or {})
+        self.notice_sources: dict[int, str] = dict(notice_sources or {})
+        self._notice_names: dict[date, str] = dict(notice_names or {})
+        for d, working in sorted(self.notice_days.items()):
+            own = True if d in self.extra_workdays else False if d in self.extra_holidays else None
+            if own is not None and own != working:
+                notice = self.notice_sources.get(d.year, "an imported notice")
+                raise CalendarError(
+                    f"{d} is a {'working' if own else 'rest'} day in {source} [calendar] "
+                    f"extra_{'workdays' if own else 'holidays'} but a {'working' if working else 'rest'} day in "
+                    f"{notice}; remove one of the two", year=d.year)
         self._known = chinesecalendar_years()
-        self._hand_years = {d.year for d in self.extra_workdays | self.extra_holidays}
+        self._notice_years = {d.year for d in self.notice_days} | set(self.notice_sources)
+        self._hand_years = {d.year for d in self.extra_workdays | self.extra_holidays} | self._notice_years
+        lo, hi = self._known
+        self._provisional_years = frozenset(
+            y for y in range(max(hi + 1, PROVISIONAL_YEARS[0]), PROVISIONAL_YEARS[1] + 1) if y not in self._hand_years)
         self._build_table()
         self._off_us = self._fixed_offset_us()
         self._epoch_wall = datetime(1970, 1, 1, tzinfo=self.tz)
@@ -175,29 +204,41 @@ class WorkingCalendar:
 
     def _build_table(self) -> None:
         lo, hi = self._known
-        years = set(range(lo, hi + 1)) | self._hand_years
+        years = set(range(lo, hi + 1)) | self._hand_years | self._provisional_years
         self._y0, self._y1 = min(years), max(years)
         self._base = date(self._y0, 1, 1).toordinal()
         self._n = date(self._y1 + 1, 1, 1).toordinal() - self._base
         work = bytearray(self._n)
         unknown = bytearray(self._n)
+        prov = bytearray(self._n)
         holidays, workdays = chinese_calendar.holidays, chinese_calendar.workdays
+        statutory: dict[date, str] = {}
+        for y in self._provisional_years:
+            statutory.update(statutory_holidays(y))
+        self._statutory = statutory
+        notice = self.notice_days
         for i in range(self._n):
             d = date.fromordinal(self._base + i)
             if d in self.extra_workdays:
                 work[i] = 1
             elif d in self.extra_holidays:
                 pass
+            elif d in notice:
+                work[i] = 1 if notice[d] else 0
             elif lo <= d.year <= hi:
                 work[i] = 1 if (d in workdays or (d.weekday() < 5 and d not in holidays)) else 0
             elif d.year in self._hand_years:
                 work[i] = 1 if d.weekday() < 5 else 0
+            elif d.year in self._provisional_years:
+                prov[i] = 1
+                work[i] = 1 if d.weekday() < 5 and d not in statutory else 0
             else:
                 unknown[i] = 1
         self._work = bytes(work)
         self._unknown = bytes(unknown)
         self._cum = list(accumulate(work, initial=0))  # _cum[i] = working days in [base, base + i)
         self._ucum = list(accumulate(unknown, initial=0))
+        self._pcum = list(accumulate(prov, initial=0))  # provisional days, for the `provisional` flag
         self._d0 = self._base - _ORD_1970  # table index = days since 1970-01-01 - _d0
 
     def _fixed_offset_us(self) -> int:
@@ -215,16 +256,52 @@ class WorkingCalendar:
     # ------------------------------------------------------------------ days
 
     def covers(self, year: int) -> bool:
-        """True when working days of `year` are known (chinesecalendar or days added by hand)."""
+        """True when working days of `year` are known officially (chinesecalendar, an imported notice or
+        days added by hand), not provisionally."""
         lo, hi = self._known
         return lo <= year <= hi or year in self._hand_years
+
+    def is_provisional_year(self, year: int) -> bool:
+        """True when `year`'s days are derived from the statutory rule (no notice known yet)."""
+        return year in self._provisional_years
+
+    def last_official_year(self) -> int:
+        """The last year of the unbroken run of officially known years that starts with chinesecalendar's."""
+        year = self._known[1]
+        while year + 1 in self._hand_years:
+            year += 1
+        return year
+
+    def provisional_lus(self, xa: int, xb: int) -> bool:
+        """Whether any day from local µs `xa`'s day to `xb`'s day (either order) is provisional: a deadline
+        counted across such a day may move once the year's notice is imported."""
+        ia, ib = xa // _US_PER_DAY - self._d0, xb // _US_PER_DAY - self._d0
+        lo, hi = (ia, ib) if ia <= ib else (ib, ia)
+        lo, hi = max(lo, 0), min(hi, self._n - 1)
+        return lo <= hi and self._pcum[hi + 1] != self._pcum[lo]
+
+    def day_source(self, day: date) -> tuple[bool, str, str]:
+        """(working?, name of the holiday or '', where the day comes from) for `calendar show`."""
+        working = self.is_workday(day)
+        lo, hi = self._known
+        if day in self.extra_workdays or day in self.extra_holidays:
+            return working, "", f"office: {self.source} [calendar]"
+        if day in self.notice_days or day.year in self._notice_years:
+            return (working, self._notice_names.get(day, ""),
+                    f"office: {self.notice_sources.get(day.year, 'imported notice')}")
+        if lo <= day.year <= hi:
+            name = str(chinese_calendar.get_holiday_detail(day)[1] or "")
+            return working, _HOLIDAY_NAMES.get(name, name), f"installed data: chinesecalendar {_chinesecalendar_version()}"
+        if day.year in self._hand_years:
+            return working, "", f"office: {self.source} [calendar]"
+        return working, self._statutory.get(day, ""), f"provisional: {STATUTORY_RULE}, no 调休"
 
     def _unknown_year(self, year: int) -> CalendarError:
         lo, hi = self._known
         return CalendarError(
             f"no working calendar for {year}: chinesecalendar {_chinesecalendar_version()} knows {lo}–{hi}; "
-            f"upgrade it (pip install -U chinesecalendar) or add the holidays and make-up working days "
-            f"for {year} under [calendar] extra_holidays / extra_workdays in {self.source}",
+            f"import that year's State Council notice (wzmon calendar import notice.txt) or add its holidays and "
+            f"make-up working days under [calendar] extra_holidays / extra_workdays in {self.source}",
             year=year,
         )
 

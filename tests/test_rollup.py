@@ -418,12 +418,12 @@ def test_without_triggers_the_rollup_is_not_read(db_url):
 
 def test_upgrade_fills_the_rollup_from_existing_rows(db_url):
     engine = open_db(db_url)
+    _fill(engine, seed=6, n_cases=120, n_items=200)  # rows written at head, then the schema taken back
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0005")
         assert not conn.dialect.has_table(conn, "rollup_case_days")
-    _fill(engine, seed=6, n_cases=120, n_items=200)
     dispose_engines()
     engine = open_db(db_url, create=True)
     assert not _dirty_days(engine)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from crawler.clock import now_utc
+
 from .clock import CST, SimClock
 from .faults import RANDOM_KINDS
 from .scenario import Scenario
@@ -50,7 +52,7 @@ def fake_weibo_cmd(host: str, port: int, seed: int, accounts: int, days: float, 
         if end_at.tzinfo is None:
             end_at = end_at.replace(tzinfo=CST)
     else:
-        end_at = datetime.now(CST).replace(second=0, microsecond=0)
+        end_at = now_utc().astimezone(CST).replace(second=0, microsecond=0)
     scenario = Scenario(seed=seed, accounts=accounts, days=days, history_days=history_days, end=end_at)
     clock = SimClock.fixed(scenario.end) if manual else live_clock(scenario, live_days, speed)
     try:

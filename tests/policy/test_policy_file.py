@@ -201,7 +201,8 @@ def test_unknown_year_error_points_at_the_policy_file(tmp_path):
     policy = load_policy(p)
     start = datetime(hi + 1, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))
     assert policy.deadline(start, Limit(1, "days", "working")) > start  # the year is known by hand now
+    assert policy.deadline(start.replace(year=hi + 2), Limit(1, "days", "working")) > start  # provisional
     with pytest.raises(CalendarError) as info:
-        policy.deadline(start.replace(year=hi + 2), Limit(1, "days", "working"))
-    assert str(p) in str(info.value) and str(hi + 2) in str(info.value)
+        policy.deadline(start.replace(year=2100), Limit(1, "days", "working"))
+    assert str(p) in str(info.value) and "2100" in str(info.value)
     assert "[calendar] extra_holidays / extra_workdays" in str(info.value)

@@ -149,19 +149,36 @@ def test_shanghai_has_no_dst(cal):
 
 
 def test_unknown_year_is_a_clear_error(cal):
+    """Past the lunar tables (2099) and before chinesecalendar's first year nothing is guessed."""
     lo, hi = chinesecalendar_years()
-    later = hi + 1
+    later = 2100
     with pytest.raises(CalendarError) as info:
         cal.add_working_days(sh(later, 3, 3, 10, 0), 1)
     msg = str(info.value)
     assert str(later) in msg and f"{lo}–{hi}" in msg
-    assert "[calendar] extra_holidays / extra_workdays" in msg
+    assert "wzmon calendar import" in msg and "[calendar] extra_holidays / extra_workdays" in msg
     assert info.value.year == later
     with pytest.raises(CalendarError):
         cal.is_workday(date(lo - 1, 6, 2))
     # a deadline that runs into the unknown year fails too, rather than guessing
     with pytest.raises(CalendarError):
-        cal.add_working_days(sh(hi, 12, 30, 10, 0), 5)
+        cal.add_working_days(sh(2099, 12, 30, 10, 0), 5)
+
+
+def test_a_year_nobody_published_is_provisional(cal):
+    """After chinesecalendar's last year the clock goes on, on weekends and the statutory days only."""
+    _, hi = chinesecalendar_years()
+    y = hi + 1
+    assert cal.is_provisional_year(y) and not cal.covers(y) and not cal.is_provisional_year(hi)
+    assert not cal.is_workday(date(y, 1, 1))  # 元旦
+    assert not cal.is_workday(date(y, 10, 1)) and not cal.is_workday(date(y, 5, 2))
+    monday = next(date(y, 3, d) for d in range(1, 8) if date(y, 3, d).weekday() == 0)
+    assert cal.is_workday(monday) and not cal.is_workday(monday - timedelta(days=1))
+    due = cal.add_working_days(sh(hi, 12, 22, 10, 0), 15)
+    assert due.year == y
+    assert cal.provisional_lus(cal.lus(sh(hi, 12, 22, 10, 0)), cal.lus(due))
+    assert not cal.provisional_lus(cal.lus(sh(hi, 12, 1, 10, 0)), cal.lus(sh(hi, 12, 10, 10, 0)))
+    assert cal.last_official_year() == hi
 
 
 def test_days_added_by_hand_make_a_year_known():
@@ -178,8 +195,10 @@ def test_days_added_by_hand_make_a_year_known():
     assert cal.is_workday(mon)
     assert cal.add_working_days(datetime.combine(sat, datetime.min.time(), tzinfo=SH).replace(hour=9), 1) == \
         datetime.combine(mon, datetime.min.time(), tzinfo=SH).replace(hour=17, minute=30)
+    assert cal.covers(y) and not cal.is_provisional_year(y) and cal.last_official_year() == y
+    assert cal.is_provisional_year(y + 1)  # the next year nobody published goes on provisionally
     with pytest.raises(CalendarError, match="p.toml"):
-        cal.is_workday(date(y + 1, 3, 1))
+        cal.is_workday(date(2100, 3, 1))
 
 
 def test_extra_days_override_chinesecalendar():
@@ -224,16 +243,17 @@ def test_calendar_setup_errors(kwargs, needle):
         WorkingCalendar(**kwargs)
 
 
-def test_a_gap_between_known_years_is_named():
+def test_a_gap_between_known_years_is_provisional_and_the_end_is_named():
     _, hi = chinesecalendar_years()
     cal = WorkingCalendar(extra_holidays=[date(hi + 3, 1, 1)])
-    assert cal.covers(hi + 3) and not cal.covers(hi + 1)
+    assert cal.covers(hi + 3) and not cal.covers(hi + 1) and cal.is_provisional_year(hi + 1)
+    assert cal.last_official_year() == hi
+    assert cal.working_minutes_between(sh(hi, 12, 1, 9, 0), sh(hi + 3, 3, 1, 9, 0)) > 0
+    assert not cal.is_workday(date(hi + 3, 1, 1)) and cal.is_workday(date(hi + 3, 1, 2)) == (
+        date(hi + 3, 1, 2).weekday() < 5)
     with pytest.raises(CalendarError) as info:
-        cal.working_minutes_between(sh(hi, 12, 1, 9, 0), sh(hi + 3, 3, 1, 9, 0))
-    assert info.value.year == hi + 1
-    with pytest.raises(CalendarError) as info:
-        cal.add_working_days(sh(hi + 3, 12, 30, 9, 0), 5)
-    assert info.value.year == hi + 4
+        cal.add_working_days(sh(2099, 12, 30, 9, 0), 5)
+    assert info.value.year == 2100
     lo, _ = chinesecalendar_years()
     with pytest.raises(CalendarError) as info:
         cal.subtract_working_minutes(sh(lo, 1, 5, 9, 0), 450 * 10)
@@ -262,6 +282,6 @@ def test_many_pairs_at_once_match_one_pair_at_a_time(cal):
     many = cal.working_lus_between_many(np.array(xa), np.array(xb))
     assert [int(v) for v in many] == [cal.working_lus_between(a, b) for a, b in zip(xa, xb)]
     assert cal.working_lus_between_many(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
-    far = cal.lus(datetime(2099, 1, 5, tzinfo=timezone.utc))
-    with pytest.raises(CalendarError, match="2099"):
+    far = cal.lus(datetime(2100, 1, 5, tzinfo=timezone.utc))
+    with pytest.raises(CalendarError, match="2100"):
         cal.working_lus_between_many(np.array([lo, lo]), np.array([lo + day, far]))
