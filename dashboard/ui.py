@@ -34,7 +34,7 @@ COLUMNS_ZH = {
     "response_rate": "响应率", "on_time_response_rate": "按时响应率",
     "median_response_working_minutes": "响应中位数(工作分钟)", "negative_share": "负面占比",
     "level": "等级", "channel": "渠道", "address": "地址", "subject": "主题", "attempts": "尝试次数",
-    "sent_at": "发送时间", "last_error": "最近错误",
+    "sent_at": "发送时间", "last_error": "最近错误", "deadline_note": "时限说明",
 }
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
@@ -215,6 +215,16 @@ def crawler_banner() -> None:
         parts.append(md_escape(alarm["message"])[:200])
     parts.append("数据可能不完整。")
     st.error("；".join(parts), icon=":material/block:")
+
+
+def calendar_banner() -> None:
+    """A banner (总览, 采集状态) from 60 days before the official holiday calendar ends, naming the fix."""
+    state = data.q("calendar_state", account_uids=scope())
+    if state.get("warning"):
+        st.warning(f"工作日历即将用尽：{md_escape(state['warning'])}", icon=":material/calendar_month:")
+    if state.get("pending"):
+        st.error(f"{state['pending']:,} 件在办案件有时限无法计算（时限待定），请导入放假通知：wzmon calendar import notice.txt",
+                 icon=":material/event_busy:")
 
 
 PERIODS = ["近7天", "近30天", "近90天", "本月", "今天", "自定义"]

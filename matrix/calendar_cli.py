@@ -29,25 +29,6 @@ def calendar_group() -> None:
     """
 
 
-def calendar_outlook(policy, now=None) -> dict:  # noqa: ANN001 - Policy
-    """How far the official calendar reaches: the last officially known year, the days left until its end, and a
-    warning (from 60 days before) naming the command that fixes it; {} warning when nothing is due."""
-    cal = policy.calendar
-    now = now or utcnow()
-    today = now.astimezone(cal.tz).date()
-    last = cal.last_official_year()
-    end = date(last, 12, 31)
-    days_left = (end - today).days
-    out = {"last_official_year": last, "days_left": days_left, "warning": ""}
-    if days_left <= 60:
-        nxt = last + 1
-        out["warning"] = (
-            f"the official holiday calendar ends on {end} ({max(days_left, 0)} days from now): deadlines in {nxt} "
-            f"are provisional (weekends and statutory holidays only, no 调休) until its notice is imported with "
-            f"`wzmon calendar import notice-{nxt}.txt`")
-    return out
-
-
 @calendar_group.command("show")
 @click.argument("year", type=click.IntRange(1970, 2100))
 @policy_option

@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CALENDAR_ENV", "CalendarFile", "Notice", "NoticeError", "calendar_file_path", "parse_notice"]
+__all__ = ["CALENDAR_ENV", "CalendarFile", "Notice", "NoticeError", "calendar_file_path", "calendar_outlook",
+           "parse_notice"]
 
 CALENDAR_ENV = "WZMON_CALENDAR"
 _WEEKDAYS = "一二三四五六日"
@@ -247,3 +248,25 @@ def _as_date(value: Any, where: str) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+def calendar_outlook(policy, now=None) -> dict:  # noqa: ANN001 - Policy
+    """How far the official calendar reaches: the last officially known year, the days left until its end, and a
+    warning (from 60 days before) naming the command that fixes it; {} warning when nothing is due."""
+    cal = policy.calendar
+    if now is None:
+        from matrix.timeutil import utcnow
+
+        now = utcnow()
+    today = now.astimezone(cal.tz).date()
+    last = cal.last_official_year()
+    end = date(last, 12, 31)
+    days_left = (end - today).days
+    out = {"last_official_year": last, "days_left": days_left, "warning": ""}
+    if days_left <= 60:
+        nxt = last + 1
+        out["warning"] = (
+            f"the official holiday calendar ends on {end} ({max(days_left, 0)} days from now): deadlines in {nxt} "
+            f"are provisional (weekends and statutory holidays only, no 调休) until its notice is imported with "
+            f"`wzmon calendar import notice-{nxt}.txt`")
+    return out

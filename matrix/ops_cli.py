@@ -99,7 +99,7 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
 def calendar_health(engine, policy, now: datetime) -> dict:  # noqa: ANN001
     """Open cases whose deadlines rest on a provisional calendar year or could not be counted at all (时限待定),
     and the warning before the official calendar runs out."""
-    from matrix.calendar_cli import calendar_outlook
+    from matrix.notices import calendar_outlook
     from matrix.models import Case
     from matrix.rollup import ACTIVE_STATUSES
 

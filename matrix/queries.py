@@ -7,6 +7,7 @@ Asia/Shanghai). Day buckets are Asia/Shanghai calendar days.
 """
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
@@ -152,6 +153,23 @@ def data_now(session: Session, live_within: timedelta = timedelta(days=2)) -> da
     return now if now - latest <= live_within else latest  # type: ignore[operator,return-value]
 
 
+def calendar_state(session: Session, account_uids: Scope = None) -> dict[str, Any]:
+    """What the board says about the working calendar: open cases with a 时限待定 deadline or a provisional
+    one (in the user's scope), and the warning from 60 days before the official calendar ends."""
+    from matrix.notices import calendar_outlook
+    from matrix.policy import load_policy
+
+    active = and_(Case.status.in_(ACTIVE_STATUSES), _scoped(Case.account_uid, account_uids))
+    pending = _exec(session, select(func.count()).select_from(Case).where(active, Case.pending_dues.is_not(None))).scalar()
+    provisional = _exec(session, select(func.count()).select_from(Case).where(
+        active, Case.provisional_dues != "")).scalar()
+    try:
+        outlook = calendar_outlook(load_policy(os.environ.get("WZMON_POLICY") or None), utcnow())
+    except Exception as exc:  # noqa: BLE001 - a broken policy or calendar file is shown, not a crash
+        outlook = {"last_official_year": None, "days_left": None, "warning": f"the policy cannot be read: {exc}"}
+    return {"pending": int(pending or 0), "provisional": int(provisional or 0), **outlook}
+
+
 def accounts(session: Session, account_uids: Scope = None) -> pd.DataFrame:
     """The roster the user may see: uid, screen_name, name, department, category, role."""
     cols = [Account.uid, Account.screen_name, Account.name, Account.department, Account.category, Account.role]
@@ -238,9 +256,18 @@ def headline_figures(
 
 CASE_LIST_COLUMNS = [
     "case_id", "account_uid", "screen_name", "account_name", "department", "kind", "status", "overdue",
-    "overdue_level", "opened_at", "due", "overdue_since", "first_response_at", "citizen_name",
+    "overdue_level", "opened_at", "due", "deadline_note", "overdue_since", "first_response_at", "citizen_name",
     "sentiment_label", "text",
 ]
+
+
+def deadline_note_expr() -> Any:
+    """'时限待定' when a deadline could not be counted, '暂定' when one rests on a provisional calendar year."""
+    return case(
+        (Case.pending_dues.is_not(None), literal("时限待定")),
+        (Case.provisional_dues != "", literal("暂定")),
+        else_=literal(""),
+    )
 
 
 def _case_list_select(text_chars: int) -> Any:
@@ -248,7 +275,7 @@ def _case_list_select(text_chars: int) -> Any:
         select(
             Case.id, Case.account_uid, Account.screen_name, Account.name, Account.department, Case.kind,
             Case.status, Case.overdue, Case.overdue_level, Case.opened_at, pending_due_expr(),
-            Case.overdue_since, Case.first_response_at, Case.citizen_name, Case.sentiment_label,
+            deadline_note_expr(), Case.overdue_since, Case.first_response_at, Case.citizen_name, Case.sentiment_label,
             func.substr(Post.text, 1, text_chars),
         )
         .select_from(Case)

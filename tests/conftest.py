@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from matrix.db import dispose_engines, open_db
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+# Every test (and every command it runs) sees the machine's clock and no office calendar file unless it sets
+# them: a developer's own ~/.config/wzmon/calendar.toml or WZMON_NOW must not change what the tests judge.
+os.environ.pop("WZMON_NOW", None)
+os.environ["WZMON_CALENDAR"] = str(Path(tempfile.mkdtemp(prefix="wzmon-test-calendar-")) / "calendar.toml")
 
 pytest_plugins = ["tests.fixtures_weibo"] if (Path(__file__).parent / "fixtures_weibo.py").exists() else []
 

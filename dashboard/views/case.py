@@ -5,6 +5,8 @@ The case id comes from ?case=N. A case outside the user's accounts reads exactly
 """
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -51,6 +53,23 @@ m[3].metric("情感", senti)
 m[4].metric("首次回复(工作分钟)", "—" if detail.get("first_response_working_minutes") is None
             else f"{detail['first_response_working_minutes']:,}")
 
+_CLOCK_ZH = {"forward": "转办时限", "first_response": "首复时限", "next_reply": "续复时限", "closure": "办结时限"}
+_pending = json.loads(detail["pending_dues"]) if detail.get("pending_dues") else {}
+for _clock, _why in _pending.items():
+    st.warning(f"时限待定：{_CLOCK_ZH.get(_clock, _clock)}无法计算（{ui.md_escape(_why)}）", icon=":material/event_busy:")
+_prov = [c for c in (detail.get("provisional_dues") or "").split(",") if c]
+if _prov:
+    st.info("暂定时限：" + "、".join(_CLOCK_ZH.get(c, c) for c in _prov) + " 按法定节假日推算（尚无当年放假通知，未含调休），"
+            "导入通知后自动重算。", icon=":material/event_upcoming:")
+
+
+def _due_text(key: str, clock: str) -> str:
+    text = ui.local_text(detail.get(key))
+    if clock in _pending:
+        return "时限待定"
+    return f"{text}（暂定）" if text and clock in _prov else text
+
+
 facts = {
     "承办账号": f"{account.get('screen_name', '')}（{account.get('name', '')} · {account.get('department', '')}）"
     if account else (detail.get("account_uid") or ""),
@@ -59,10 +78,10 @@ facts = {
     "转办时间": ui.local_text(detail.get("forwarded_at")),
     "首次回复": ui.local_text(detail.get("first_response_at")),
     "办结时间": ui.local_text(detail.get("closed_at")),
-    "转办时限": ui.local_text(detail.get("forward_due")),
-    "首复时限": ui.local_text(detail.get("first_response_due")),
-    "续复时限": ui.local_text(detail.get("next_reply_due")),
-    "办结时限": ui.local_text(detail.get("closure_due")),
+    "转办时限": _due_text("forward_due", "forward"),
+    "首复时限": _due_text("first_response_due", "first_response"),
+    "续复时限": _due_text("next_reply_due", "next_reply"),
+    "办结时限": _due_text("closure_due", "closure"),
     "延期(工作日)": str(detail.get("extension_working_days") or 0),
     "合并到": str(detail["merged_into"]) if detail.get("merged_into") else "",
     "被合并案件": ", ".join(str(i) for i in detail.get("merged_from", [])),

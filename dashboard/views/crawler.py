@@ -7,6 +7,7 @@ from dashboard import data, ui
 
 scope = ui.scope()
 st.title("采集状态")
+ui.calendar_banner()
 status = data.q("crawler_status", account_uids=scope)
 alarm = data.q("crawler_alarm")
 c = st.columns(4)

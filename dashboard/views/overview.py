@@ -9,6 +9,7 @@ from dashboard import data, ui
 start, end = ui.period()
 scope = ui.scope()
 st.title("总览")
+ui.calendar_banner()
 figs = data.q("headline_figures", start, end, account_uids=scope)
 cur, prev = figs["current"], figs["previous"]
 
@@ -34,6 +35,10 @@ c[6].metric(
     "响应时长中位数", ui.minutes(med),
     None if med is None or pmed is None else f"{med - pmed:+.0f} 分钟", delta_color="inverse",
 )
+cal = data.q("calendar_state", account_uids=scope)
+k = st.columns(4)
+k[0].metric("时限待定", f"{cal['pending']:,}", help="在办案件中有时限因工作日历缺失而无法计算的件数")
+k[1].metric("暂定时限", f"{cal['provisional']:,}", help="在办案件中时限按法定节假日推算（尚无当年放假通知）的件数")
 st.caption(
     f"统计 {start:%Y-%m-%d} 至 {end:%Y-%m-%d} 开启的案件，与上一等长期间相比。"
     f"全部在办案件 {figs['open_now']:,} 件，其中当前超期 {figs['overdue_now']:,} 件；"
@@ -50,7 +55,7 @@ else:
     picked = ui.case_table(
         overdue, "ov_overdue",
         ["case_id", "screen_name", "department", "kind", "overdue_level", "status", "opened_at", "due",
-         "days_overdue", "citizen_name", "text"],
+         "deadline_note", "days_overdue", "citizen_name", "text"],
         height=300,
     )
     if picked:

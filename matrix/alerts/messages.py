@@ -115,8 +115,10 @@ def account_digest(account: str, day: str, lines: list[DigestLine], now: datetim
     return subject, "\n".join(body)
 
 
-def office_digest(day: str, per_account: list[tuple[str, int, int]], board_url: str, max_lines: int = 30) -> tuple[str, str]:
-    """(subject, text) of the office digest: open and overdue counts per account, worst first."""
+def office_digest(day: str, per_account: list[tuple[str, int, int]], board_url: str, max_lines: int = 30,
+                  calendar_notes: list[str] | None = None) -> tuple[str, str]:
+    """(subject, text) of the office digest: open and overdue counts per account, worst first; then what the
+    office must know about the working calendar (时限待定 and provisional deadlines, the calendar running out)."""
     total = sum(n for _a, n, _o in per_account)
     overdue = sum(o for _a, _n, o in per_account)
     subject = f"【每日汇总·督办】{day}：{len(per_account)} 个账号待办 {total} 件，超期 {overdue} 件"
@@ -126,8 +128,21 @@ def office_digest(day: str, per_account: list[tuple[str, int, int]], board_url: 
         body.append(f"· {account}：待办 {n} 件，超期 {o} 件")
     if len(ordered) > max_lines:
         body.append(f"另有 {len(ordered) - max_lines} 个账号，详见看板")
+    body.extend(calendar_notes or [])
     body.append(f"看板：{board_url}")
     return subject, "\n".join(body)
+
+
+def calendar_notes(pending: int, provisional: int, warning: str) -> list[str]:
+    """The office digest's lines about the working calendar (none when there is nothing to say)."""
+    out = []
+    if pending:
+        out.append(f"时限待定：{pending} 件在办案件有时限无法计算，请导入放假通知（wzmon calendar import notice.txt）")
+    if provisional:
+        out.append(f"暂定时限：{provisional} 件在办案件的时限按法定节假日推算（尚无当年放假通知，未含调休）")
+    if warning:
+        out.append(f"工作日历：{warning}")
+    return out
 
 
 def test_message(account: str, now: datetime, board_url: str) -> tuple[str, str]:

@@ -191,11 +191,27 @@ def enqueue_digests(session: Session, now: datetime, config: AlertsConfig | None
     if office and cfg.office_contacts and by_account:
         per = [(_account_name(accounts.get(uid), uid), len(lines), sum(1 for l in lines if l.overdue))
                for uid, lines in by_account.items()]
-        subject, text = messages.office_digest(shown_day, per, cfg.board_url)
+        open_cases = [case for case, _text in cases]
+        notes = messages.calendar_notes(sum(1 for c in open_cases if c.pending_dues),
+                                        sum(1 for c in open_cases if c.provisional_dues), _calendar_warning(now))
+        subject, text = messages.office_digest(shown_day, per, cfg.board_url, calendar_notes=notes)
         for contact in cfg.office_contacts:
             key = contact_key(contact)
             rows.append(_row(f"digest:{day}:office:{key}", None, None, "digest", contact, key, subject, text, now))
     return insert_alerts(session, rows)
+
+
+def _calendar_warning(now: datetime) -> str:
+    """The warning before the official calendar runs out, for the office digest ('' when none or unreadable)."""
+    import os
+
+    from matrix.notices import calendar_outlook
+    from matrix.policy import PolicyError, load_policy
+
+    try:
+        return calendar_outlook(load_policy(os.environ.get("WZMON_POLICY") or None), now)["warning"]
+    except PolicyError as exc:
+        return f"the policy cannot be read: {exc}"
 
 
 def enqueue_test(session: Session, account: Account, now: datetime, config: AlertsConfig | None = None,
