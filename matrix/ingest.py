@@ -220,6 +220,9 @@ class Ingestor:
 
     def tick(self, now: datetime | None = None) -> int:
         """Run the SLA clock over all open cases (levels rise as time passes, even with no new posts)."""
+        if self.policy.refresh_calendar():
+            log.warning("working calendar file %s changed: judging on its days from now on",
+                        self.policy.calendar.calendar_file)
         with session_scope(self.engine) as session:
             lock_cases(session)
             changed = sweep(session, self.policy, as_utc(now) or utcnow()).changed

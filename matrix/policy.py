@@ -188,6 +188,15 @@ class Clock:
         return "warning"
 
 
+def _file_stamp(path: Path | None) -> tuple[float, int] | None:
+    """(mtime, size) of a file, None when there is none: enough to notice a rewrite."""
+    try:
+        st = Path(path).stat() if path is not None else None
+    except OSError:
+        return None
+    return (st.st_mtime, st.st_size) if st is not None else None
+
+
 def default_policy_path() -> Path:
     return Path(str(resources.files("matrix.policies").joinpath("default.toml")))
 
@@ -365,6 +374,21 @@ class Policy:
         self._escalation_cache: dict[int, tuple[tuple[str, int], ...]] = {}
         self._cob_cache: dict[tuple[int, bool, int, int], int] = {}
         self._plans: dict[Limit, tuple[int, int]] = {}
+        self._calendar_stamp = _file_stamp(getattr(calendar, "calendar_file", None))
+
+    def refresh_calendar(self) -> bool:
+        """Take up a calendar file changed since the policy was read (`wzmon calendar import` while a poller runs),
+        so a long-running process never re-judges cases on the days it had before. True when it changed."""
+        path = getattr(self.calendar, "calendar_file", None)
+        stamp = _file_stamp(path)
+        if path is None or stamp == self._calendar_stamp:
+            return False
+        fresh = Policy.from_bytes(self.text.encode("utf-8"), source=self.source, calendar_file=path)
+        self.calendar = fresh.calendar
+        self._calendar_stamp = stamp
+        self._escalation_cache.clear()
+        self._cob_cache.clear()
+        return True
 
     # ------------------------------------------------------------------ parsing
 

@@ -130,11 +130,14 @@ class WorkingCalendar:
         notice_days: Mapping[date, bool] | None = None,
         notice_sources: Mapping[int, str] | None = None,
         notice_names: Mapping[date, str] | None = None,
+        official_until: int | None = None,
     ):
         """`extra_workdays`/`extra_holidays`: the office's own days from the policy file. `notice_days`:
         days of the State Council notices the office imported (`wzmon calendar import`; True = working
         day), `notice_sources` naming each year's notice. A year neither chinesecalendar, a notice nor the
-        office's days cover is provisional (weekends and the statutory days of matrix.holidays)."""
+        office's days cover is provisional (weekends and the statutory days of matrix.holidays).
+        `official_until` ignores chinesecalendar's data after that year (to measure what a provisional year costs
+        against the official one)."""
         self.source = source
         self.calendar_file: Any = None  # the office's file of imported notices (set by the policy)
         self.calendar_version = 0
@@ -191,6 +194,8 @@ class WorkingCalendar:
                     f"extra_{'workdays' if own else 'holidays'} but a {'working' if working else 'rest'} day in "
                     f"{notice}; remove one of the two", year=d.year)
         self._known = chinesecalendar_years()
+        if official_until is not None:
+            self._known = (self._known[0], min(self._known[1], official_until))
         self._notice_years = {d.year for d in self.notice_days} | set(self.notice_sources)
         self._hand_years = {d.year for d in self.extra_workdays | self.extra_holidays} | self._notice_years
         lo, hi = self._known

@@ -170,3 +170,119 @@ def test_calendar_import_of_a_bad_notice_writes_nothing(tmp_path):
 def test_bad_now_is_one_line():
     out = wzmon("--now", "next tuesday", "calendar", "show", "2026")
     assert out.returncode == 2 and "is not a date-time" in out.stderr and "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------- the demo scenario across the year boundary, end to end
+
+
+def _active_cases(db_url: str) -> list:
+    from sqlalchemy import select
+
+    from matrix.db import dispose_engines, open_db, session_scope
+    from matrix.models import Case
+    from matrix.rollup import ACTIVE_STATUSES
+
+    with session_scope(open_db(db_url)) as s:
+        rows = list(s.scalars(select(Case).where(Case.status.in_(ACTIVE_STATUSES))))
+        s.expunge_all()
+    dispose_engines()
+    return rows
+
+
+def _recorded_calendar_changes(db_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from matrix.db import dispose_engines, open_db, session_scope
+    from matrix.models import CaseEvent
+
+    with session_scope(open_db(db_url)) as s:
+        n = s.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.type == "recomputed", CaseEvent.reason.like("calendar:%")))
+    dispose_engines()
+    return n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("now", ["2026-12-22T10:00", "2027-03-01T10:00", "2027-10-08T10:00"])
+def test_demo_across_the_year_boundary_spring_festival_and_golden_week(db_url, tmp_path, now):
+    """With the clock set past the last published year (and into Spring Festival and Golden Week of a year nobody
+    published), the demo leaves no request past its deadline off the overdue list and no open case without its
+    deadlines; the deadlines counted across the unpublished year are provisional until its notice is imported."""
+    if now != "2026-12-22T10:00" and not db_url.startswith("sqlite"):
+        pytest.skip("the later clocks run on SQLite; PostgreSQL takes the year boundary and the import")
+    env = {"WZMON_NOW": now, "WZMON_CALENDAR": str(tmp_path / "calendar.toml")}
+    out = wzmon("--db", db_url, "demo", "--no-dashboard", "--play-seconds", "3", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("The scenario left"))
+    left = int(line.split("left ")[1].split()[0])
+    held = int(line.split("holds ")[1].split()[0])
+    assert left > 0 and held == left and "MISSING" not in line, line
+    active = _active_cases(db_url)
+    assert active
+    for c in active:
+        assert c.pending_dues is None, (c.id, c.pending_dues)
+        assert c.closure_due is not None, c.id
+        if c.status == "awaiting_forward":
+            assert c.forward_due is not None, c.id
+        if c.status == "open" and c.response_clock_at is not None:
+            assert c.first_response_due is not None, c.id
+    provisional = [c for c in active if c.provisional_dues]
+    assert provisional, "a deadline counted across an unpublished year must be marked provisional"
+    for c in active:
+        due_local = c.closure_due.replace(tzinfo=timezone.utc).astimezone(SH)
+        if due_local.year >= 2027:
+            assert "closure" in c.provisional_dues.split(","), (c.id, c.closure_due)
+    if now != "2026-12-22T10:00":
+        return
+    imported = wzmon("--db", db_url, "calendar", "import", str(NOTICES / "2027-test.txt"), "--yes", env=env,
+                     cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "Re-judged" in imported.stdout
+    after = _active_cases(db_url)
+    assert not [c.id for c in after if c.provisional_dues], "2027 is known now: nothing provisional is left"
+    assert _recorded_calendar_changes(db_url) >= len(provisional)
+    status = wzmon("--db", db_url, "status", env=env, cwd=tmp_path)
+    assert "official to 2027-12-31" in status.stdout and "0 open case(s) with provisional deadlines" in status.stdout
+
+
+def test_a_running_process_takes_up_an_imported_notice(tmp_path):
+    from matrix.policy import Limit, load_policy
+
+    path = tmp_path / "calendar.toml"
+    policy = load_policy(None, calendar_file=path)
+    assert policy.calendar.is_provisional_year(2027) and not policy.refresh_calendar()
+    start = datetime(2027, 2, 11, 9, 0, tzinfo=SH)  # a Thursday: a working day by the statutory rule alone
+    assert policy.deadline(start, Limit(1, "days", "working")) == datetime(2027, 2, 12, 17, 30, tzinfo=SH)
+    notice = parse_notice((NOTICES / "2027-test.txt").read_text(encoding="utf-8"), source="2027-test.txt")
+    CalendarFile(path).with_notice(notice, datetime(2026, 12, 20, tzinfo=SH)).save()
+    assert policy.refresh_calendar() and not policy.calendar.is_provisional_year(2027)
+    # the notice gives 2月5日–12日 off: received on Monday 15 February, due the next working day
+    assert policy.deadline(start, Limit(1, "days", "working")) == datetime(2027, 2, 16, 17, 30, tzinfo=SH)
+    assert not policy.refresh_calendar()
+
+
+def test_status_names_deadlines_the_calendar_cannot_count(db_url, tmp_path):
+    """`wzmon status` exits 5 with the reason when an open case has a 时限待定 deadline, and warns before the official
+    calendar ends."""
+    from sqlalchemy import update
+
+    from matrix.db import dispose_engines, open_db, session_scope
+    from matrix.models import Case
+
+    env = {"WZMON_NOW": "2026-12-22T10:00", "WZMON_CALENDAR": str(tmp_path / "calendar.toml")}
+    assert wzmon("--db", db_url, "demo", "--no-dashboard", "--play-seconds", "2", env=env,
+                 cwd=tmp_path).returncode == 0
+    ok = wzmon("--db", db_url, "status", env=env, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "WARNING: the official holiday calendar ends on 2026-12-31" in ok.stdout
+    assert "wzmon calendar import" in ok.stdout
+    victim = _active_cases(db_url)[0].id
+    with session_scope(open_db(db_url)) as s:  # as the clock leaves a deadline it cannot count (see the test above)
+        s.execute(update(Case).where(Case.id == victim).values(
+            pending_dues='{"closure": "no working calendar for 2100"}'))
+    dispose_engines()
+    bad = wzmon("--db", db_url, "status", "--format", "json", env=env, cwd=tmp_path)
+    assert bad.returncode == 5, bad.stdout + bad.stderr
+    assert "时限待定" in bad.stdout and "no working calendar for 2100" in bad.stdout
+    cases = wzmon("--db", db_url, "cases", "--format", "csv", env=env, cwd=tmp_path)
+    assert "时限待定 closure: no working calendar for 2100" in cases.stdout
