@@ -234,6 +234,14 @@ def test_demo_across_the_year_boundary_spring_festival_and_golden_week(db_url, t
             assert "closure" in c.provisional_dues.split(","), (c.id, c.closure_due)
     if now != "2026-12-22T10:00":
         return
+    exported = wzmon("--db", db_url, "export", "cases", "--format", "csv", "--out", str(tmp_path / "export"), env=env,
+                     cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "export" / "cases.csv").open(encoding="utf-8-sig")))
+    flagged = {r["id"] for r in rows if "closure" in r["provisional_dues"].split(",")}
+    assert {str(c.id) for c in provisional if "closure" in c.provisional_dues} <= flagged
     imported = wzmon("--db", db_url, "calendar", "import", str(NOTICES / "2027-test.txt"), "--yes", env=env,
                      cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
