@@ -24,7 +24,7 @@ import schedule
 from crawler.clock import now_utc
 from crawler.budget import Backoff, RequestBudget
 from crawler.constants import SHANGHAI
-from crawler.exceptions import BlockedError, LoginRequiredError, WeiboError
+from crawler.exceptions import BlockedError, EmptyError, LoginRequiredError, MalformedError, WeiboError
 from crawler.store import RATE_HALF_LIFE_HOURS, HealthEvent, PollStore, SourceState
 from crawler.types import Page
 
@@ -351,10 +351,34 @@ class PollReport:
     requests: int = 0
     new_items: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    causes: dict[str, str] = field(default_factory=dict)  # source -> cause of its error (see error_cause)
     stopped: str | None = None  # "blocked" | "login_required" | None
 
 
 SITE_WIDE = (BlockedError, LoginRequiredError)
+_DNS = ("name or service not known", "temporary failure in name resolution", "nodename nor servname",
+        "getaddrinfo", "no address associated", "name resolution")
+
+
+def error_cause(exc: Exception) -> str:
+    """What kind of trouble an error is, in words an operator acts on: blocked, login wanted, DNS, refused,
+    timeout, network, malformed, empty."""
+    if isinstance(exc, BlockedError):
+        return "blocked"
+    if isinstance(exc, LoginRequiredError):
+        return "login wanted"
+    if isinstance(exc, MalformedError):
+        return "malformed"
+    if isinstance(exc, EmptyError):
+        return "empty"
+    text = str(exc).lower()
+    if any(k in text for k in _DNS):
+        return "DNS"
+    if "refused" in text:
+        return "refused"
+    if "timed out" in text or "timeout" in text:
+        return "timeout"
+    return "network"
 
 
 class Poller:
@@ -414,6 +438,14 @@ class Poller:
 
     # ---------------------------------------------------------------- a pass
 
+    UNREACHABLE_AFTER = 3  # sources failing to connect, with none reached, before a pass gives up
+
+    def _unreachable(self, report: PollReport) -> bool:
+        """Nothing reached and the first few sources all failed to connect: the site (or the network) is down, and
+        spending the rest of the pass's budget on it tells nothing more."""
+        return (not report.polled and len(report.errors) >= self.UNREACHABLE_AFTER
+                and all(c in ("DNS", "refused", "timeout", "network") for c in report.causes.values()))
+
     def poll_once(self, max_requests: int | None = None) -> PollReport:
         """One pass over the sources in priority order, until this pass's requests are spent."""
         now = self._now()
@@ -431,15 +463,22 @@ class Poller:
                 self._source_ok(source.key)
             except SITE_WIDE as exc:
                 report.errors[source.key] = str(exc)
+                report.causes[source.key] = error_cause(exc)
                 report.stopped = exc.state
                 self._site_refusal(source.key, exc)
                 break
             except WeiboError as exc:
                 report.errors[source.key] = str(exc)
+                report.causes[source.key] = error_cause(exc)
                 self._source_failure(source.key, exc)
+                if self._unreachable(report):
+                    log.warning("stopping this pass: the first %d sources all failed to connect (%s); the site "
+                                "cannot be reached", len(report.errors), report.causes[source.key])
+                    break
             except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the others
                 log.exception("polling %s failed", source.key)
                 report.errors[source.key] = f"{exc.__class__.__name__}: {exc}"
+                report.causes[source.key] = "bug"
                 self._source_failure(source.key, exc)
             finally:
                 report.requests += self.client.requests - before

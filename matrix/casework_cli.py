@@ -112,6 +112,16 @@ CASE_FIELDS = [
     "extension_working_days", "first_response_working_minutes", "overdue", "overdue_level", "merged_into",
     "sentiment_label", "policy_version",
 ]
+def _default_actor() -> str:
+    """The person at the terminal, so a typed action is never refused for a missing name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a bare container)
+        return "office"
+
+
 EVENT_FIELDS = ["at", "type", "actor", "account_uid", "working_minutes", "reason", "detail"]
 
 
@@ -170,7 +180,8 @@ def _run_action(ctx: click.Context, policy_path: str | None, do: Callable[..., C
 def _who_why(f: Callable) -> Callable:
     f = click.option("--policy", "policy_path", envvar="WZMON_POLICY", help=POLICY_HELP)(f)
     f = click.option("--reason", required=True, help="Why (kept in the audit log).")(f)
-    f = click.option("--actor", required=True, envvar="WZMON_ACTOR", help="Who acts (env WZMON_ACTOR).")(f)
+    f = click.option("--actor", default=_default_actor, envvar="WZMON_ACTOR", show_default="your login name",
+                     help="Who acts, recorded on the case (env WZMON_ACTOR).")(f)
     return f
 
 

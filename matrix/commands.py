@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -283,17 +284,84 @@ def with_crawl_options(f):  # noqa: ANN001, ANN201
 
 @click.command("poll")
 @click.option("--once", is_flag=True, required=True, help="One pass over every source, then exit.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="How to report the pass.")
 @with_crawl_options
 @click.pass_context
-def poll_cmd(ctx: click.Context, once: bool, base_url: str | None, rpm: float | None, cookie_file: str | None,
-             policy_path: str | None) -> None:
-    """Poll every source once (mentions, timelines, open cases' comments and reposts)."""
+def poll_cmd(ctx: click.Context, once: bool, fmt: str, base_url: str | None, rpm: float | None,
+             cookie_file: str | None, policy_path: str | None) -> None:
+    """Poll every source once (mentions, timelines, open cases' comments and reposts) and report the pass.
+
+    \b
+    Example:
+      wzmon poll --once --format json
+    """
     from matrix.pollstore import build_poller
 
     engine = open_db(ctx.obj["db"])
     poller = build_poller(engine, load_policy_or_fail(policy_path), client_settings(base_url, rpm, cookie_file))
-    summary = poller.poll_once()
-    click.echo(str(summary))
+    report = poller.poll_once()
+    touched = len(getattr(getattr(poller, "poller", poller).store, "cases_touched", ()))
+    summary = poll_summary(report, touched, base_url or os.environ.get("WZMON_WEIBO_BASE"))
+    if not summary["sources_polled"] and not summary["sources_failed"]:
+        from matrix.models import Account
+
+        with session_scope(engine) as s:
+            accounts = s.scalar(select(func.count()).select_from(Account)) or 0
+        if accounts:
+            summary["lines"] = [f"No source was due: the {accounts} accounts' sources are all cooling down after "
+                                "errors (see `wzmon status`)."]
+    if fmt == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        for line in summary["lines"]:
+            click.echo(line)
+    if summary["unreachable"]:
+        raise click.ClickException(summary["unreachable"])
+    if report.stopped:
+        ctx.exit(2)
+
+
+_CAUSE_HINT = {
+    "DNS": "the host name does not resolve",
+    "refused": "nothing answers at that address",
+    "timeout": "the site did not answer in time",
+    "login wanted": "renew the cookie (WZMON_WEIBO_COOKIE_FILE)",
+    "blocked": "Weibo refuses requests for now; the poller cools down",
+    "malformed": "an answer the parser does not understand (kept in raw_responses)",
+}
+
+
+def poll_summary(report, cases_touched: int, base: str | None) -> dict:  # noqa: ANN001 - PollReport
+    """What one pass did, for a person (lines) and for machines (the rest): sources, pages, new items, cases
+    touched, and errors grouped by cause, one line each."""
+    groups: dict[str, list[str]] = {}
+    for key, cause in report.causes.items():
+        groups.setdefault(cause, []).append(key)
+    for key in report.errors:
+        if key not in report.causes:
+            groups.setdefault("other", []).append(key)
+    tried = len(report.polled) + len(report.errors)
+    lines = [f"Polled {len(report.polled)} of {tried} sources: {report.pages} pages, {report.requests} requests, "
+             f"{report.new_items} new items, {cases_touched} cases touched."]
+    if not tried:
+        lines = ["No sources to poll: import a roster first (wzmon accounts import roster.csv)."]
+    for cause, keys in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        example = report.errors[keys[0]]
+        hint = _CAUSE_HINT.get(cause, "")
+        lines.append(f"  {cause}: {len(keys)} source(s), e.g. {keys[0]}: {example[:160]}" + (f" ({hint})" if hint else ""))
+    if report.stopped:
+        lines.append(f"Stopped early: {'Weibo wants a login' if report.stopped == 'login_required' else 'Weibo refuses requests'}; "
+                     "see `wzmon status`.")
+    unreachable = ""
+    if tried and not report.polled and set(groups) <= {"DNS", "refused", "timeout", "network"}:
+        where = base or "https://m.weibo.cn"
+        unreachable = (f"Weibo cannot be reached at {where} ({', '.join(sorted(groups))} for all {tried} sources): "
+                       "check the network, or set WZMON_WEIBO_BASE to the site to poll")
+    return {"sources_polled": len(report.polled), "sources_failed": len(report.errors), "pages": report.pages,
+            "requests": report.requests, "new_items": report.new_items, "cases_touched": cases_touched,
+            "errors": {cause: {"sources": len(keys), "example": report.errors[keys[0]]} for cause, keys in groups.items()},
+            "stopped": report.stopped, "unreachable": unreachable, "lines": lines}
 
 
 @click.command("run")
@@ -318,29 +386,40 @@ def run_cmd(ctx: click.Context, base_url: str | None, rpm: float | None, cookie_
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="How to report the summary.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @policy_option
 @click.pass_context
-def import_cmd(ctx: click.Context, files: tuple[str, ...], policy_path: str | None) -> None:
-    """Ingest saved Weibo responses (getIndex/hotflow/extend JSON, s.weibo.com or weibo.cn HTML)."""
-    from crawler.exceptions import WeiboError
-    from crawler.importer import parse_file
-    from matrix.ingest import Ingestor
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, progress: bool | None,
+               policy_path: str | None) -> None:
+    """Ingest saved Weibo responses: files, folders (read recursively) and globs, in every shape `wzmon parse` reads.
 
+    Importing the same files again adds nothing. A file that cannot be read is named with its reason and the
+    others are kept; the command then exits 1.
+
+    \b
+    Example:
+      wzmon import saved/ 'archive/**/*.json'
+    """
+    from matrix.importing import collect_files, import_files
+
+    files, missing = collect_files(paths)
+    if not files and missing:
+        raise click.ClickException(f"nothing to import: {'; '.join(missing)}")
     engine = open_db(ctx.obj["db"])
-    ingestor = Ingestor(engine, load_policy_or_fail(policy_path))
-    failed = 0
-    for f in files:
-        try:
-            parsed = parse_file(f)
-        except (WeiboError, OSError) as exc:
-            click.echo(f"{f}: cannot import: {exc}", err=True)
-            failed += 1
-            continue
-        res = ingestor.store_page(f"import:{Path(f).name}", parsed.as_page(), cursor=None)
-        click.echo(f"{f}: {parsed.kind}, {res.seen_items} items, {res.new_items} new, {len(res.cases_touched)} cases touched")
-    if failed:
-        raise click.ClickException(f"{failed} of {len(files)} file(s) could not be imported; the others were kept")
+    show = sys.stderr.isatty() if progress is None else progress
+    summary = import_files(engine, load_policy_or_fail(policy_path), files, progress=show)
+    summary.failed.extend((m, "") for m in missing)
+    if fmt == "json":
+        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        for path, why in summary.failed:
+            click.echo(f"{path}: {why}" if why else path, err=True)
+        click.echo(summary.line())
+    if summary.failed:
+        ctx.exit(1)
 
 
 COMMANDS = [init_cmd, db_group, accounts_group, policy_group, poll_cmd, run_cmd, import_cmd, cases_cmd, recompute_cmd,

@@ -46,6 +46,7 @@ class DbPollStore:
         self.ingestor = ingestor
         self.engine: Engine = ingestor.engine
         self._now = now or utcnow
+        self.cases_touched: set[int] = set()  # over this store's life, for `wzmon poll --once`
 
     def sources(self) -> list[SourceState]:
         with session_scope(self.engine) as s:
@@ -89,7 +90,9 @@ class DbPollStore:
 
     def commit(self, source_key: str, page: Any, next_cursor: dict | None) -> int:
         now = as_utc(page.raw.fetched_at) if page.raw is not None else self._now()
-        return self.ingestor.store_page(source_key, page, next_cursor, now=now).new_items
+        res = self.ingestor.store_page(source_key, page, next_cursor, now=now)
+        self.cases_touched.update(res.cases_touched)
+        return res.new_items
 
     def record_health(self, event: HealthEvent) -> None:
         self.ingestor.record_health(event.state, event.source_key, event.message, event.http_status,
@@ -193,7 +196,9 @@ class LeasedPollStore(DbPollStore):
         lease = self._held.get(source_key)
         guard = (lambda session: self.leases.fence(session, lease)) if lease is not None else None
         now = as_utc(page.raw.fetched_at) if page.raw is not None else self._now()
-        return self.ingestor.store_page(source_key, page, next_cursor, now=now, guard=guard).new_items
+        res = self.ingestor.store_page(source_key, page, next_cursor, now=now, guard=guard)
+        self.cases_touched.update(res.cases_touched)
+        return res.new_items
 
 
 def scaled_policies(scale: float) -> dict[str, BackoffPolicy]:
