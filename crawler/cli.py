@@ -18,6 +18,10 @@ def parse_cmd(files: tuple[str, ...], kind: bool) -> None:
 
     Reads getIndex / hotflow / buildComments / statuses/extend / statuses/show / repostTimeline JSON,
     s.weibo.com search HTML and weibo.cn comment HTML.
+
+    \b
+    Example:
+      wzmon parse saved/getIndex.json
     """
     from crawler.importer import item_json, parse_file
 

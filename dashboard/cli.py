@@ -36,7 +36,12 @@ def _is_loopback(host: str) -> bool:
               help="Policy TOML used by office actions (env WZMON_POLICY; default: the shipped policy).")
 @click.pass_context
 def dashboard_cmd(ctx: click.Context, port: int, host: str, users: str | None, policy: str | None) -> None:
-    """Serve the office's board (Streamlit) on HOST:PORT until Ctrl-C."""
+    """Serve the office's board (Streamlit) on HOST:PORT until Ctrl-C.
+
+    \b
+    Example:
+      wzmon dashboard --users users.toml
+    """
     from matrix.db import DatabaseError, open_db, safe_url
 
     url = _db(ctx)
@@ -106,7 +111,12 @@ def users_group() -> None:
 @click.pass_context
 def users_add(ctx: click.Context, name: str, role: str, accounts: str, users: str, password_env: str | None,
               display_name: str, email: str, no_password: bool) -> None:
-    """Add or replace user NAME with a bcrypt-hashed password."""
+    """Add or replace user NAME with a bcrypt-hashed password.
+
+    \b
+    Example:
+      wzmon users add duban --role office --users users.toml
+    """
     items = [a.strip().lstrip("@") for a in accounts.split(",") if a.strip()]
     if role == "office" and items:
         raise click.ClickException("an office user sees every account: drop --accounts, or use --role member")
@@ -158,7 +168,12 @@ def _resolve_accounts(ctx: click.Context, items: list[str]) -> list[str]:
 @click.option("--users", "users", type=click.Path(dir_okay=False), envvar="WZMON_USERS", required=True,
               help="Users file (env WZMON_USERS).")
 def users_list(users: str) -> None:
-    """List users and what they may see (never the hashes)."""
+    """List users and what they may see (never the hashes).
+
+    \b
+    Example:
+      wzmon users list --users users.toml
+    """
     try:
         config = auth.load_users(users)
     except auth.UsersFileError as exc:

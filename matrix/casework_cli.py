@@ -67,6 +67,10 @@ def report_cmd(ctx: click.Context, week: str | None, since: str | None, until: s
     """Write the 通报 for a week or a period: Markdown (to publish) and CSV (the ranking numbers).
 
     Without --week or --since/--until: the last full week.
+
+    \b
+    Example:
+      wzmon report --week 2026-W47 --out reports/
     """
     if week and (since or until):
         raise click.ClickException("give either --week or --since/--until, not both")
@@ -130,7 +134,12 @@ EVENT_FIELDS = ["at", "type", "actor", "account_uid", "working_minutes", "reason
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def show_cmd(ctx: click.Context, case_id: int, fmt: str) -> None:
-    """Show a case and its full event log (the audit trail)."""
+    """Show a case and its full event log (the audit trail).
+
+    \b
+    Example:
+      wzmon case show 5
+    """
     with session_scope(_engine(ctx)) as session:
         case = session.get(Case, case_id)
         if case is None:
@@ -190,7 +199,12 @@ def _who_why(f: Callable) -> Callable:
 @_who_why
 @click.pass_context
 def close_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy_path: str | None) -> None:
-    """Confirm a case closed (办结)."""
+    """Confirm a case closed (办结).
+
+    \b
+    Example:
+      wzmon case close 5 --reason 已电话联系市民并处理
+    """
     _run_action(ctx, policy_path, actions.close, case_id, actor=actor, reason=reason)
 
 
@@ -199,7 +213,12 @@ def close_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy_
 @_who_why
 @click.pass_context
 def reopen_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy_path: str | None) -> None:
-    """Reopen a closed or 无效诉求 case."""
+    """Reopen a closed or 无效诉求 case.
+
+    \b
+    Example:
+      wzmon case reopen 5 --reason 市民反映未解决
+    """
     _run_action(ctx, policy_path, actions.reopen, case_id, actor=actor, reason=reason)
 
 
@@ -210,7 +229,12 @@ def reopen_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy
 @click.pass_context
 def reassign_cmd(ctx: click.Context, case_id: int, to_account: str, actor: str, reason: str,
                  policy_path: str | None) -> None:
-    """Give a case to another account (uid or screen name)."""
+    """Give a case to another account (uid or screen name).
+
+    \b
+    Example:
+      wzmon case reassign 5 银川公安 --reason 属地管理
+    """
     _run_action(ctx, policy_path, actions.reassign, case_id, to_account, actor=actor, reason=reason)
 
 
@@ -221,7 +245,12 @@ def reassign_cmd(ctx: click.Context, case_id: int, to_account: str, actor: str, 
 @click.pass_context
 def merge_cmd(ctx: click.Context, case_id: int, into_id: int, actor: str, reason: str,
               policy_path: str | None) -> None:
-    """Merge duplicate CASE_ID into INTO_ID."""
+    """Merge duplicate CASE_ID into INTO_ID.
+
+    \b
+    Example:
+      wzmon case merge 7 5 --reason 同一诉求
+    """
     _run_action(ctx, policy_path, actions.merge, case_id, into_id, actor=actor, reason=reason)
 
 
@@ -230,7 +259,12 @@ def merge_cmd(ctx: click.Context, case_id: int, into_id: int, actor: str, reason
 @_who_why
 @click.pass_context
 def invalid_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy_path: str | None) -> None:
-    """Mark a case 无效诉求 (not a real request)."""
+    """Mark a case 无效诉求 (not a real request).
+
+    \b
+    Example:
+      wzmon case invalid 5 --reason 广告，非诉求
+    """
     _run_action(ctx, policy_path, actions.mark_invalid, case_id, actor=actor, reason=reason)
 
 
@@ -241,7 +275,12 @@ def invalid_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, polic
 @click.pass_context
 def extend_cmd(ctx: click.Context, case_id: int, days: int, actor: str, reason: str,
                policy_path: str | None) -> None:
-    """Record an extension request (before the policy's cut-off on the deadline day)."""
+    """Record an extension request (before the policy's cut-off on the deadline day).
+
+    \b
+    Example:
+      wzmon case extend 5 --days 3 --reason 需现场核查
+    """
     _run_action(ctx, policy_path, actions.request_extension, case_id, days, actor=actor, reason=reason)
 
 
@@ -252,7 +291,12 @@ def extend_cmd(ctx: click.Context, case_id: int, days: int, actor: str, reason: 
 @click.pass_context
 def grant_cmd(ctx: click.Context, case_id: int, days: int | None, actor: str, reason: str,
               policy_path: str | None) -> None:
-    """Grant the waiting extension request (or grant --days directly)."""
+    """Grant the waiting extension request (or grant --days directly).
+
+    \b
+    Example:
+      wzmon case grant-extension 5 --reason 同意延期
+    """
     _run_action(ctx, policy_path, actions.grant_extension, case_id, days, actor=actor, reason=reason)
 
 
@@ -261,7 +305,12 @@ def grant_cmd(ctx: click.Context, case_id: int, days: int | None, actor: str, re
 @_who_why
 @click.pass_context
 def refuse_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy_path: str | None) -> None:
-    """Refuse the waiting extension request."""
+    """Refuse the waiting extension request.
+
+    \b
+    Example:
+      wzmon case refuse-extension 5 --reason 理由不充分
+    """
     _run_action(ctx, policy_path, actions.refuse_extension, case_id, actor=actor, reason=reason)
 
 
@@ -270,7 +319,12 @@ def refuse_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy
 @_who_why
 @click.pass_context
 def rework_cmd(ctx: click.Context, case_id: int, actor: str, reason: str, policy_path: str | None) -> None:
-    """Send a case back for rework (发回重办): open again, clocks restart."""
+    """Send a case back for rework (发回重办): open again, clocks restart.
+
+    \b
+    Example:
+      wzmon case rework 5 --reason 答复不合格
+    """
     _run_action(ctx, policy_path, actions.send_back_for_rework, case_id, actor=actor, reason=reason)
 
 

@@ -55,7 +55,12 @@ policy_option = click.option("--policy", "policy_path", metavar="FILE", envvar="
 @policy_option
 @click.pass_context
 def init_cmd(ctx: click.Context, policy_path: str | None) -> None:
-    """Create the database (or bring its schema up to date)."""
+    """Create the database (or bring its schema up to date).
+
+    \b
+    Example:
+      wzmon --db sqlite:///wzmon.db init
+    """
     from matrix.cases import ensure_policy_version
 
     url = ctx.obj["db"]
@@ -74,7 +79,12 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Migrate the schema to the current version, keeping every row."""
+    """Migrate the schema to the current version, keeping every row.
+
+    \b
+    Example:
+      wzmon --db postgresql+psycopg://wzmon@db/wzmon db upgrade
+    """
     engine = get_engine(ctx.obj["db"])
     before = None
     try:
@@ -101,6 +111,10 @@ def accounts_import(ctx: click.Context, file: str, resolve: bool, actor: str) ->
 
     Columns: uid, screen_name, name, department, category, role (coordinator|member), contacts,
     active_from, active_to. Every row is checked first; one bad row imports nothing.
+
+    \b
+    Example:
+      wzmon accounts import roster.csv
     """
     from matrix.roster import RosterError, import_roster, read_roster
 
@@ -123,7 +137,12 @@ def accounts_import(ctx: click.Context, file: str, resolve: bool, actor: str) ->
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
 def accounts_list(ctx: click.Context, fmt: str) -> None:
-    """List the roster."""
+    """List the roster.
+
+    \b
+    Example:
+      wzmon accounts list --format csv
+    """
     from matrix.models import Account
 
     engine = open_db(ctx.obj["db"])
@@ -145,7 +164,12 @@ def policy_group() -> None:
 @policy_group.command("check")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 def policy_check(file: str | None) -> None:
-    """Validate a policy FILE (default: the shipped one) and print its limits."""
+    """Validate a policy FILE (default: the shipped one) and print its limits.
+
+    \b
+    Example:
+      wzmon policy check my-policy.toml
+    """
     policy = load_policy_or_fail(file)
     click.echo(f"{file or 'default policy'}: version {policy.version}, sha256 {policy.sha256[:12]}, valid")
     from matrix.policy import KINDS
@@ -169,7 +193,12 @@ def policy_check(file: str | None) -> None:
 @click.option("--now", "now_text", metavar="TIME", help="Judge as of this time (default: now).")
 @click.pass_context
 def recompute_cmd(ctx: click.Context, policy_path: str | None, now_text: str | None) -> None:
-    """Re-judge every open case under a (changed) policy; each change is recorded as an event."""
+    """Re-judge every open case under a (changed) policy; each change is recorded as an event.
+
+    \b
+    Example:
+      wzmon recompute --policy new.toml
+    """
     from matrix.cases import recompute
 
     engine = open_db(ctx.obj["db"])
@@ -193,7 +222,12 @@ def recompute_cmd(ctx: click.Context, policy_path: str | None, now_text: str | N
 @click.pass_context
 def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, account: tuple[str, ...],
               fmt: str, limit: int | None) -> None:
-    """List cases with their deadlines and whether they are overdue."""
+    """List cases with their deadlines and whether they are overdue.
+
+    \b
+    Example:
+      wzmon cases --overdue --format csv
+    """
     from matrix.models import Account, Case
 
     engine = open_db(ctx.obj["db"])
@@ -377,7 +411,12 @@ def poll_summary(report, cases_touched: int, base: str | None) -> dict:  # noqa:
 def run_cmd(ctx: click.Context, base_url: str | None, rpm: float | None, cookie_file: str | None,
             policy_path: str | None, tick_minutes: float, poller_id: str | None, lease_seconds: float,
             interval_seconds: float, no_leases: bool) -> None:
-    """Run the scheduled poller until interrupted."""
+    """Run the scheduled poller until interrupted.
+
+    \b
+    Example:
+      wzmon run --rpm 30
+    """
     from matrix.pollstore import run_forever
 
     engine = open_db(ctx.obj["db"])

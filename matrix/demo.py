@@ -166,14 +166,21 @@ def start_dashboard(url: str, port: int, host: str) -> subprocess.Popen:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the board listens on.")
 @click.option("--weibo-port", default=0, help="Port of the fake Weibo server (default: any free port).")
 @click.option("--seed", default=7, show_default=True, help="Scenario seed (same seed, same week).")
-@click.option("--accounts", default=20, show_default=True, help="Member accounts in the simulated matrix.")
-@click.option("--days", default=7.0, show_default=True, help="Days of traffic in the window.")
+@click.option("--accounts", default=20, show_default=True, type=click.IntRange(1, 2000),
+              help="Member accounts in the simulated matrix.")
+@click.option("--days", default=7.0, show_default=True, type=click.FloatRange(0.05, 60),
+              help="Days of traffic in the window.")
 @click.option("--play-seconds", default=45.0, show_default=True, help="Real seconds the live last day takes.")
 @click.option("--policy", "policy_path", metavar="FILE", envvar="WZMON_POLICY", help="Policy TOML.")
 @click.pass_context
 def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo_port: int, seed: int, accounts: int,
              days: float, play_seconds: float, policy_path: str | None) -> None:
-    """Play a simulated week of the matrix through the real pipeline, then open the board."""
+    """Play a simulated week of the matrix through the real pipeline, then open the board.
+
+    \b
+    Example:
+      wzmon demo --no-dashboard
+    """
     from matrix.commands import load_policy_or_fail
 
     url = ctx.obj["db"]

@@ -193,7 +193,12 @@ def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str
 @click.option("--batch", type=int, default=2000, show_default=True, help="Rows per insert.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 def db_copy_cmd(src: str, dst: str, force: bool, batch: int, progress: bool | None) -> None:
-    """Copy every table of one wzmon database into another (a pilot's SQLite into PostgreSQL)."""
+    """Copy every table of one wzmon database into another (a pilot's SQLite into PostgreSQL).
+
+    \b
+    Example:
+      wzmon db copy --from sqlite:///wzmon.db --to postgresql+psycopg://wzmon@db/wzmon
+    """
     from matrix.db import resolve_url
     from matrix.dbcopy import CopyError, copy_database
 

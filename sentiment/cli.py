@@ -26,7 +26,12 @@ def sentiment_group() -> None:
 @click.option("--shared-data", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="directory holding sentiment_dev.csv (default: ../shared/data next to the repository)")
 def train_cmd(out: Path | None, shared_data: Path | None) -> None:
-    """Rebuild the model from sentiment/data/gov_train.csv and shared sentiment_dev.csv (deterministic)."""
+    """Rebuild the model from sentiment/data/gov_train.csv and shared sentiment_dev.csv (deterministic).
+
+    \b
+    Example:
+      wzmon sentiment train --shared-data ../shared/data
+    """
     from .datasets import MODEL_FILE, sentiment_dev_path
     from .train import train
 
@@ -50,7 +55,12 @@ def train_cmd(out: Path | None, shared_data: Path | None) -> None:
 def eval_cmd(file: Path, model_name: str, column: str, label_column: str, strip_emoticons: bool) -> None:
     """Accuracy, macro-F1 and confusion matrix on FILE (labels negative/neutral/positive, or 0/1).
 
-    A file with only two label values is scored 2-way: predicted positive when score > 0."""
+    A file with only two label values is scored 2-way: predicted positive when score > 0.
+
+    \b
+    Example:
+      wzmon sentiment eval labelled.csv --strip-emoticons
+    """
     from .datasets import read_labelled_csv
     from .metrics import evaluate
     from .text import strip_emoticons as strip
@@ -100,7 +110,12 @@ def _read_texts(source: str, column: str | None) -> list[str]:
 @click.option("--column", default=None, help="read this CSV column (default for *.csv: text); otherwise one text per line")
 @_MODEL_OPTION
 def score_cmd(source: str, column: str | None, model_name: str) -> None:
-    """Score texts from SOURCE (a file or - for stdin); write CSV label,score,kind,confidence,text."""
+    """Score texts from SOURCE (a file or - for stdin); write CSV label,score,kind,confidence,text.
+
+    \b
+    Example:
+      wzmon score posts.txt
+    """
     texts = _read_texts(source, column)
     model = get_model(model_name)
     if hasattr(model, "analyse_many"):

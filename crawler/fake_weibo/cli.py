@@ -43,7 +43,12 @@ def live_clock(scenario: Scenario, live_days: float = 1.0, speed: float = 1440.0
               help="Also write the roster CSV (uid,screen_name,name,department,category,role,contacts) here.")
 def fake_weibo_cmd(host: str, port: int, seed: int, accounts: int, days: float, history_days: float, speed: float,
                    live_days: float, end: str | None, manual: bool, fault_rate: float, roster: Path | None) -> None:
-    """Serve a simulated 问政银川 matrix in Weibo's shapes (m.weibo.cn JSON, s.weibo.com HTML) until Ctrl-C."""
+    """Serve a simulated 问政银川 matrix in Weibo's shapes (m.weibo.cn JSON, s.weibo.com HTML) until Ctrl-C.
+
+    \b
+    Example:
+      wzmon fake-weibo --port 8765 --roster roster.csv
+    """
     if end:
         try:
             end_at = datetime.fromisoformat(end)

@@ -49,7 +49,12 @@ def alerts() -> None:
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between passes with --loop.")
 @click.pass_context
 def send_cmd(ctx: click.Context, loop: bool, interval: float) -> None:
-    """Deliver pending alerts (retries, quiet hours, rate limits and daily digests included)."""
+    """Deliver pending alerts (retries, quiet hours, rate limits and daily digests included).
+
+    \b
+    Example:
+      wzmon alerts send --loop
+    """
     cfg = _config()
     engine = open_db(ctx.obj["db"])
     sender = Sender(engine, cfg)
@@ -76,7 +81,12 @@ def send_cmd(ctx: click.Context, loop: bool, interval: float) -> None:
 @click.option("--account", "account_name", required=True, metavar="NAME", help="uid, @screen name or name.")
 @click.pass_context
 def test_cmd(ctx: click.Context, account_name: str) -> None:
-    """Send a test message to every contact of one account and say what failed, per contact."""
+    """Send a test message to every contact of one account and say what failed, per contact.
+
+    \b
+    Example:
+      wzmon alerts test --account 银川公安
+    """
     cfg = _config()
     engine = open_db(ctx.obj["db"])
     now = utcnow()
@@ -116,7 +126,12 @@ def test_cmd(ctx: click.Context, account_name: str) -> None:
 @click.option("--office", is_flag=True, help="Only the office digest.")
 @click.pass_context
 def digest_cmd(ctx: click.Context, account_name: str | None, office: bool) -> None:
-    """Queue and send today's digest now (each digest goes out once per day, automatic or not)."""
+    """Queue and send today's digest now (each digest goes out once per day, automatic or not).
+
+    \b
+    Example:
+      wzmon alerts digest --office
+    """
     cfg = _config()
     engine = open_db(ctx.obj["db"])
     now = utcnow()
@@ -150,7 +165,12 @@ def digest_cmd(ctx: click.Context, account_name: str | None, office: bool) -> No
 @click.option("--limit", default=50, show_default=True)
 @click.pass_context
 def list_cmd(ctx: click.Context, status: str | None, account_name: str | None, limit: int) -> None:
-    """The newest alerts with their delivery state and last error."""
+    """The newest alerts with their delivery state and last error.
+
+    \b
+    Example:
+      wzmon alerts list --status failed
+    """
     engine = open_db(ctx.obj["db"])
     with session_scope(engine) as session:
         q = select(Alert).order_by(Alert.id.desc()).limit(limit)

@@ -36,6 +36,10 @@ def export(ctx: click.Context, tables: tuple[str, ...], fmt: str, out_dir: str, 
     Chinese and English, keys, provenance). CSV is UTF-8 with BOM; ids are text; times are ISO 8601
     +08:00 with a *_unix column. Citizens are pseudonymised with the project key
     (env WZMON_PSEUDONYM_KEY or ~/.config/wzmon/pseudonym.key) unless --identified.
+
+    \b
+    Example:
+      wzmon export posts cases --since 2026-11-01 --out export/
     """
     from matrix.db import open_db
     from matrix.export.api import export_table, parse_when
