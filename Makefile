@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-runtime
 TDEPS  := $(VENV)/.deps-test
 
-.PHONY: demo demo-headless test test-fast bench browser postgres clean
+.PHONY: demo demo-headless test test-fast bench browser postgres clean cog
 
 $(DEPS): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: $(TDEPS) browser postgres
 
 test-fast: $(TDEPS)
 	WZMON_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q -m "not browser"
+
+# Rewrite README's generated parts (--help texts, example files) from the real commands; `make test` checks them.
+cog: $(TDEPS)
+	$(BIN)/cog -r -I . README.md
 
 bench: $(TDEPS) postgres
 	@set -e; for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done

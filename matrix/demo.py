@@ -170,7 +170,8 @@ def start_dashboard(url: str, port: int, host: str) -> subprocess.Popen:
               help="Member accounts in the simulated matrix.")
 @click.option("--days", default=7.0, show_default=True, type=click.FloatRange(0.05, 60),
               help="Days of traffic in the window.")
-@click.option("--play-seconds", default=45.0, show_default=True, help="Real seconds the live last day takes.")
+@click.option("--play-seconds", default=45.0, show_default=True, envvar="WZMON_DEMO_PLAY_SECONDS",
+              help="Real seconds the live last day takes (env WZMON_DEMO_PLAY_SECONDS).")
 @click.option("--policy", "policy_path", metavar="FILE", envvar="WZMON_POLICY", help="Policy TOML.")
 @click.pass_context
 def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo_port: int, seed: int, accounts: int,
