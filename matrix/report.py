@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from matrix.rankings import AccountRank, PeriodRankings, period_rankings
+from matrix.links import case_url, page_url
 from matrix.timeutil import SHANGHAI, iso_local, local
 
 FORMATS = ("md", "csv")
@@ -146,8 +147,9 @@ def _who(r: AccountRank) -> str:
 
 
 def render_markdown(data: PeriodRankings, period: Period, *, title: str = "问政银川微博矩阵响应情况通报",
-                    late_limit: int = 200) -> str:
-    """The 通报: title, period, summary figures, ranking table, named late accounts, overdue cases."""
+                    late_limit: int = 200, board: str | None = None) -> str:
+    """The 通报: title, period, summary figures, ranking table, named late accounts, overdue cases (each linked to
+    its page on the board at BOARD, default WZMON_BOARD_URL)."""
     t = data.total
     names = {r.account_uid: r for r in data.ranks}
     lines = [
@@ -202,7 +204,7 @@ def render_markdown(data: PeriodRankings, period: Period, *, title: str = "问�
             r = names.get(c.account_uid)
             who = f"@{r.screen_name}" if r and r.screen_name else c.account_uid
             lines.append(
-                f"| {c.case_id} | {who} | {local(c.opened_at):%Y-%m-%d %H:%M} | {DEADLINE_WORDS.get(c.deadline, c.deadline)} | "
+                f"| [{c.case_id}]({case_url(board, c.case_id)}) | {who} | {local(c.opened_at):%Y-%m-%d %H:%M} | {DEADLINE_WORDS.get(c.deadline, c.deadline)} | "
                 f"{local(c.due):%Y-%m-%d %H:%M} | {local(c.met_at).strftime('%Y-%m-%d %H:%M') if c.met_at else '未完成'} | "
                 f"{STATUS_WORDS.get(c.status, c.status)} | {_days(c.days_overdue)} | {c.overdue_level or '—'} |"
             )
@@ -211,6 +213,8 @@ def render_markdown(data: PeriodRankings, period: Period, *, title: str = "问�
     else:
         lines.append("本期无超期诉求。")
     lines += [
+        "",
+        f"看板：{page_url(board, 'overview')}",
         "",
         "---",
         "口径：统计期内受理（立案）的诉求，不含无效诉求与被合并的重复诉求。响应率 = 已响应/诉求；按时响应率 = 在首次响应"

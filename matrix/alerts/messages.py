@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
 
+from matrix.links import case_url, page_url
 from matrix.timeutil import as_utc, local
 
 LEVEL_TAG = {"warning": "预警", "overdue": "超期", "催办": "催办", "通报": "通报", "digest": "每日汇总", "test": "测试"}
@@ -33,8 +33,8 @@ class CaseFacts:
 
 
 def case_link(board_url: str, case_id: int) -> str:
-    """{board}/案件详情?case=ID with the page name percent-encoded, so every client links all of it."""
-    return f"{board_url.rstrip('/')}/{quote('案件详情')}?case={case_id}"
+    """The board's page of the case ({board}/case?case=ID), from the board's own page table (matrix.links)."""
+    return case_url(board_url, case_id)
 
 
 def duration(seconds: float) -> str:
@@ -108,10 +108,10 @@ def account_digest(account: str, day: str, lines: list[DigestLine], now: datetim
         due = as_utc(line.due)
         state = (f"超期 {duration((now - due).total_seconds())}" if line.overdue and due and due <= now
                  else f"{line.due_label} {when(due)}")
-        body.append(f"· #{line.case_id} {state} {line.post_text}")
+        body.append(f"· #{line.case_id} {state} {line.post_text} {case_link(board_url, line.case_id)}")
     if len(ordered) > max_lines:
         body.append(f"另有 {len(ordered) - max_lines} 件，详见看板")
-    body.append(f"看板：{board_url}")
+    body.append(f"看板：{page_url(board_url, 'overview')}")
     return subject, "\n".join(body)
 
 
@@ -129,7 +129,8 @@ def office_digest(day: str, per_account: list[tuple[str, int, int]], board_url: 
     if len(ordered) > max_lines:
         body.append(f"另有 {len(ordered) - max_lines} 个账号，详见看板")
     body.extend(calendar_notes or [])
-    body.append(f"看板：{board_url}")
+    body.append(f"超期案件：{page_url(board_url, 'overdue')}")
+    body.append(f"看板：{page_url(board_url, 'overview')}")
     return subject, "\n".join(body)
 
 

@@ -64,7 +64,7 @@ def test_message_is_short_chinese_with_link_post_wait_and_deadline(engine, confi
     # deadline shown in Yinchuan time: T0 - 5h = 2026-11-23 05:00 +08:00
     assert "首次回应时限：11-23 05:00（已超期 5小时）" in alert.body
     link = lines[-1].removeprefix("查看处理：")
-    assert unquote(link) == f"http://board.test/案件详情?case={case_id}"
+    assert unquote(link) == f"http://board.test/case?case={case_id}"  # the board's case page path
     assert len(alert.body) < 300
 
 

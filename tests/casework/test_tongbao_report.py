@@ -58,8 +58,8 @@ def test_markdown_and_csv_carry_the_rankings(world, tmp_path):
         if named:
             assert f"超期诉求 {r.overdue_count} 件，合计超期 {r.days_overdue:.1f} 个工作日" in late_section
     case_list = md.split("## 超期诉求清单")[1]
-    for c in data.late_cases:
-        assert f"| {c.case_id} |" in case_list
+    for c in data.late_cases:  # each late case, linked to its page on the board
+        assert f"| [{c.case_id}](http://127.0.0.1:8501/case?case={c.case_id}) |" in case_list
     rows = read_csv(render_csv(data))
     assert [r["account_uid"] for r in rows] == [r.account_uid for r in ranks]
     assert list(rows[0]) == CSV_FIELDS

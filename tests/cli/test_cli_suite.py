@@ -190,3 +190,21 @@ def test_command_as_typed(entry: Entry, demo_db, tmp_path, request):
         assert says in out.stderr, out.stderr[-2000:]
     else:
         assert says in both, both[-3000:]
+
+
+def test_every_case_link_in_the_demo_outbox_names_that_cases_page(demo_db):
+    """The demo's alerts link the board's case page (the path the board serves it at, dashboard: url_path "case"),
+    each for the case the alert is about; tests/alerts/test_alert_links_browser.py opens such links in chromium."""
+    from sqlalchemy import select
+
+    from matrix.db import dispose_engines, open_db, session_scope
+    from matrix.models import Alert
+
+    with session_scope(open_db(f"sqlite:///{demo_db[0]}")) as s:
+        alerts = [(a.case_id, a.body) for a in s.scalars(select(Alert).where(Alert.case_id.is_not(None)))]
+    dispose_engines()
+    assert alerts
+    for case_id, body in alerts:
+        links = re.findall(r"https?://\S+", body)
+        assert f"http://127.0.0.1:8501/case?case={case_id}" in links, body
+        assert not [u for u in links if "/case?case=" in u and not u.endswith(f"={case_id}")], body
