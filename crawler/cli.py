@@ -39,6 +39,8 @@ def parse_cmd(files: tuple[str, ...], kind: bool) -> None:
             click.echo(json.dumps({"file": path, "long_text": parsed.long_text}, ensure_ascii=False))
         for item in parsed.items:
             click.echo(json.dumps(item_json(item), ensure_ascii=False))
+        for warning in parsed.warnings:  # an item that could not be read; the others were printed
+            click.echo(f"warning: {warning}", err=True)
     if failures:
         raise click.ClickException(f"{len(failures)} of {len(files)} files could not be read: " + "; ".join(failures))
 

@@ -123,7 +123,7 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
     if isinstance(data, dict):
         if "cards" in data or "userInfo" in data:
             page = parse_index(payload, when)
-            return ParsedFile(list(page.posts), raw, "getIndex", user=page.user)
+            return ParsedFile(list(page.posts), raw, "getIndex", user=page.user, warnings=_named(p, page.warnings))
         if "longTextContent" in data:
             html = parse_long_text(payload)
             return ParsedFile([], raw, "extend", long_text=clean_html(html).text)
@@ -131,11 +131,13 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
             rows = data["data"]
             if rows and isinstance(rows[0], dict) and ("mblogtype" in rows[0] or "retweeted_status" in rows[0]
                                                          or "reposts_count" in rows[0]):
-                return ParsedFile(list(parse_reposts(payload, when).posts), raw, "reposts")
+                rpage = parse_reposts(payload, when)
+                return ParsedFile(list(rpage.posts), raw, "reposts", warnings=_named(p, rpage.warnings))
             if "max" in data and "max_id" not in data:
-                return ParsedFile(list(parse_reposts(payload, when).posts), raw, "reposts")
+                rpage = parse_reposts(payload, when)
+                return ParsedFile(list(rpage.posts), raw, "reposts", warnings=_named(p, rpage.warnings))
             page = parse_hotflow(payload, when, parent)
-            return ParsedFile(list(page.flat()), raw, "hotflow")
+            return ParsedFile(list(page.flat()), raw, "hotflow", warnings=_named(p, page.warnings))
         if ("id" in data or "mid" in data) and "created_at" in data:
             return ParsedFile([Post.from_payload(data, when)], raw, "show")
     if isinstance(data, list) and "max_id" in payload:
@@ -143,7 +145,7 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
         flat: list[Post | Comment] = []
         for c in page.comments:
             flat.extend(c.flatten())
-        return ParsedFile(flat, raw, "buildComments")
+        return ParsedFile(flat, raw, "buildComments", warnings=_named(p, page.warnings))
     if ("id" in payload or "mid" in payload) and "created_at" in payload and "text" in payload:
         return ParsedFile([Post.from_payload(payload, when)], raw, "show")  # weibo.com ajax/statuses/show
     keys = ", ".join(sorted(payload)[:8])
@@ -154,14 +156,19 @@ def _parse_html(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
     low = text[:200000]
     if "card-wrap" in low or "card-no-result" in low:
         page = parse_search_html(text, raw.fetched_at)
-        return ParsedFile(list(page.posts), raw, "search_html")
+        return ParsedFile(list(page.posts), raw, "search_html", warnings=_named(p, page.warnings))
     if re.search(r'id=["\']C_\d+', low) or re.search(r'id=["\']M_[0-9A-Za-z]+', low):
         cpage = parse_weibo_cn_comments(text, raw.fetched_at, parent)
-        return ParsedFile(list(cpage.comments), raw, "comment_html")
+        return ParsedFile(list(cpage.comments), raw, "comment_html", warnings=_named(p, cpage.warnings))
     if "passport.weibo" in low or "登录" in low[:5000]:
         raise UnreadableFileError(str(p), "is a Weibo login page, not data: save the page while logged in")
     raise UnreadableFileError(str(p), "is HTML but neither an s.weibo.com search result (div.card-wrap) nor a "
                                       "weibo.cn comment page (div.c#C_…)")
+
+
+def _named(path: Path, warnings: list[str]) -> list[str]:
+    """Item warnings with the file they come from."""
+    return [f"{path}: {w}" for w in warnings]
 
 
 def item_json(item: Post | Comment) -> dict:

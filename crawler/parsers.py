@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from bs4 import BeautifulSoup, Tag
 
@@ -35,6 +35,30 @@ def _data(payload: Any, what: str) -> dict:
     return data
 
 
+_ITEM_ERRORS = (MalformedError, TimeFormatError, KeyError, TypeError, ValueError, AttributeError)
+
+
+def _each(rows: Iterable[Any], build: Callable[[Any], Any], what: str, warnings: list[str]) -> list[Any]:
+    """BUILD every row; a row that cannot be read becomes a warning naming the item and what is wrong, and the
+    others are kept: one odd item never costs its neighbours (the raw response is stored whole either way)."""
+    out = []
+    for row in rows:
+        try:
+            out.append(build(row))
+        except _ITEM_ERRORS as exc:
+            ident = _item_id(row)
+            warnings.append(f"{what} item {ident}: {exc.__class__.__name__}: {exc}")
+    return out
+
+
+def _item_id(row: Any) -> str:
+    if isinstance(row, dict):
+        return str(row.get("idstr") or row.get("id") or row.get("mid") or "?")
+    if isinstance(row, Tag):
+        return str(row.get("mid") or row.get("id") or "?")
+    return "?"
+
+
 def iter_mblogs(cards: list) -> Iterator[dict]:
     """Every `mblog` in getIndex cards, including those nested in `card_group` (search pages)."""
     for card in cards or []:
@@ -53,6 +77,7 @@ class IndexPage:
     since_id: str | None  # timeline paging: next page's since_id
     page: int | None  # search paging
     user: User | None = None
+    warnings: list[str] = field(default_factory=list)  # items that could not be read (the rest is kept)
 
 
 def parse_index(payload: Any, fetched_at: datetime | None) -> IndexPage:
@@ -63,13 +88,14 @@ def parse_index(payload: Any, fetched_at: datetime | None) -> IndexPage:
         raise MalformedError("getIndex: `data` has neither `cards` nor `userInfo`")
     if cards is not None and not isinstance(cards, list):
         raise MalformedError(f"getIndex: `data.cards` is {type(cards).__name__}, not a list")
-    posts = [Post.from_payload(m, fetched_at) for m in iter_mblogs(cards or [])]
+    warnings: list[str] = []
+    posts = _each(iter_mblogs(cards or []), lambda m: Post.from_payload(m, fetched_at), "getIndex", warnings)
     info = data.get("cardlistInfo") if isinstance(data.get("cardlistInfo"), dict) else {}
     since = info.get("since_id")
     user = User.from_payload(data["userInfo"]) if isinstance(data.get("userInfo"), dict) else None
     page = info.get("page")
     return IndexPage(posts, str(since) if since not in (None, "", 0, "0") else None,
-                     int(page) if isinstance(page, (int, str)) and str(page).isdigit() else None, user)
+                     int(page) if isinstance(page, (int, str)) and str(page).isdigit() else None, user, warnings)
 
 
 @dataclass
@@ -77,6 +103,7 @@ class CommentPage:
     comments: list[Comment]  # top level, replies inside
     max_id: int
     max_id_type: int
+    warnings: list[str] = field(default_factory=list)
 
     def flat(self) -> list[Comment]:
         out: list[Comment] = []
@@ -91,23 +118,28 @@ def parse_hotflow(payload: Any, fetched_at: datetime | None, post_id: str | None
     rows = data.get("data")
     if not isinstance(rows, list):
         raise MalformedError("hotflow: `data.data` is not a list of comments")
-    comments = [Comment.from_payload(r, fetched_at, post_id) for r in rows if isinstance(r, dict)]
+    warnings: list[str] = []
+    comments = _each([r for r in rows if isinstance(r, dict)], lambda r: Comment.from_payload(r, fetched_at, post_id),
+                     "hotflow", warnings)
     return CommentPage(comments, int(parse_count(data.get("max_id")) or 0),
-                       int(parse_count(data.get("max_id_type")) or 0))
+                       int(parse_count(data.get("max_id_type")) or 0), warnings)
 
 
 def parse_build_comments(payload: Any, fetched_at: datetime | None, post_id: str | None) -> CommentPage:
     """weibo.com ajax/statuses/buildComments: top-level `data[]`, `max_id`."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
         raise MalformedError("buildComments: no `data` list")
-    comments = [Comment.from_payload(r, fetched_at, post_id) for r in payload["data"] if isinstance(r, dict)]
-    return CommentPage(comments, int(parse_count(payload.get("max_id")) or 0), 0)
+    warnings: list[str] = []
+    comments = _each([r for r in payload["data"] if isinstance(r, dict)],
+                     lambda r: Comment.from_payload(r, fetched_at, post_id), "buildComments", warnings)
+    return CommentPage(comments, int(parse_count(payload.get("max_id")) or 0), 0, warnings)
 
 
 @dataclass
 class RepostPage:
     posts: list[Post]
     page_count: int | None  # `data.max`: pages available
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_reposts(payload: Any, fetched_at: datetime | None) -> RepostPage:
@@ -115,8 +147,10 @@ def parse_reposts(payload: Any, fetched_at: datetime | None) -> RepostPage:
     rows = data.get("data")
     if not isinstance(rows, list):
         raise MalformedError("repostTimeline: `data.data` is not a list")
-    return RepostPage([Post.from_payload(r, fetched_at) for r in rows if isinstance(r, dict)],
-                      parse_count(data.get("max")))
+    warnings: list[str] = []
+    posts = _each([r for r in rows if isinstance(r, dict)], lambda r: Post.from_payload(r, fetched_at),
+                  "repostTimeline", warnings)
+    return RepostPage(posts, parse_count(data.get("max")), warnings)
 
 
 def parse_long_text(payload: Any) -> str:
@@ -164,21 +198,19 @@ class SearchHtmlPage:
     posts: list[Post]
     has_next: bool
     no_result: bool
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_search_html(html: str, fetched_at: datetime | None) -> SearchHtmlPage:
     """s.weibo.com/weibo result page: `div.card-wrap[mid]` posts, `div.card-no-result`, `a.next`."""
     soup = BeautifulSoup(html, "lxml")
     no_result = soup.select_one(".card-no-result") is not None
-    posts: list[Post] = []
-    for wrap in soup.select("div.card-wrap[mid]"):
-        try:
-            posts.append(_search_card(wrap, fetched_at))
-        except (MalformedError, TimeFormatError) as exc:
-            raise MalformedError(f"s.weibo.com card mid={wrap.get('mid')}: {exc}") from None
-    if not posts and not no_result and soup.select_one(".card-wrap") is None:
+    warnings: list[str] = []
+    cards = soup.select("div.card-wrap[mid]")
+    posts = _each(cards, lambda wrap: _search_card(wrap, fetched_at), "s.weibo.com card", warnings)
+    if not cards and not no_result and soup.select_one(".card-wrap") is None:
         raise MalformedError("not an s.weibo.com result page (no card-wrap, no card-no-result)")
-    return SearchHtmlPage(posts, soup.select_one("a.next") is not None, no_result)
+    return SearchHtmlPage(posts, soup.select_one("a.next") is not None, no_result, warnings)
 
 
 def _search_card(wrap: Tag, fetched_at: datetime | None) -> Post:
@@ -258,6 +290,7 @@ class WeiboCnCommentPage:
     post_id: str | None
     comments: list[Comment] = field(default_factory=list)
     has_next: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_weibo_cn_comments(html: str, fetched_at: datetime | None, post_id: str | None = None) -> WeiboCnCommentPage:
@@ -273,37 +306,40 @@ def parse_weibo_cn_comments(html: str, fetched_at: datetime | None, post_id: str
     blocks = soup.select('div.c[id^="C_"]')
     if not blocks and soup.select_one('div.c[id^="M_"]') is None:
         raise MalformedError("not a weibo.cn comment page (no div.c#C_… comments, no div.c#M_… post)")
-    out = []
-    for block in blocks:
-        cid = block["id"][2:]
-        if not cid.isdigit():
-            continue
-        user_a = next((a for a in block.find_all("a", recursive=False)), None)
-        href = user_a.get("href", "") if user_a else ""
-        uid = _uid_from_href(href)
-        ctt = block.select_one("span.ctt")
-        body = _html_text(ctt)
-        text = body.text.lstrip(":：").strip()
-        ct = block.select_one("span.ct")
-        when = ct.get_text(" ", strip=True) if ct else ""
-        try:
-            created = parse_created_at(when, fetched_at)
-        except TimeFormatError as exc:
-            raise MalformedError(f"weibo.cn comment C_{cid}: {exc}") from None
-        likes = None
-        for a in block.find_all("a"):
-            label = a.get_text(strip=True)
-            if label.startswith("赞"):
-                likes = parse_count_or_zero(label)
-        region = ""
-        if "来自" in when:
-            region = when.split("来自", 1)[1].strip()
-        out.append(Comment(
-            id=cid, post_id=post_id, created_at=created, user_id=uid,
-            screen_name=user_a.get_text(strip=True) if user_a else "", text=text, mentions=body.mentions,
-            like_count=likes, source_url=f"https://m.weibo.cn/detail/{post_id}#comment-{cid}" if post_id else "",
-            region=region[:64], fetched_at=fetched_at, topics=body.topics,
-            raw={"id": cid, "html": str(block)[:8000]},
-        ))
+    warnings: list[str] = []
+    out = _each([b for b in blocks if b["id"][2:].isdigit()], lambda b: _weibo_cn_comment(b, fetched_at, post_id),
+                "weibo.cn comment", warnings)
     nxt = any(a.get_text(strip=True) == "下页" for a in soup.select("#pagelist a"))
-    return WeiboCnCommentPage(post_id, out, nxt)
+    return WeiboCnCommentPage(post_id, out, nxt, warnings)
+
+
+def _weibo_cn_comment(block: Tag, fetched_at: datetime | None, post_id: str | None) -> Comment:
+    """One `div.c#C_{id}` of a weibo.cn comment page."""
+    cid = block["id"][2:]
+    user_a = next((a for a in block.find_all("a", recursive=False)), None)
+    href = user_a.get("href", "") if user_a else ""
+    uid = _uid_from_href(href)
+    ctt = block.select_one("span.ctt")
+    body = _html_text(ctt)
+    text = body.text.lstrip(":：").strip()
+    ct = block.select_one("span.ct")
+    when = ct.get_text(" ", strip=True) if ct else ""
+    try:
+        created = parse_created_at(when, fetched_at)
+    except TimeFormatError as exc:
+        raise MalformedError(f"weibo.cn comment C_{cid}: {exc}") from None
+    likes = None
+    for a in block.find_all("a"):
+        label = a.get_text(strip=True)
+        if label.startswith("赞"):
+            likes = parse_count_or_zero(label)
+    region = ""
+    if "来自" in when:
+        region = when.split("来自", 1)[1].strip()
+    return Comment(
+        id=cid, post_id=post_id, created_at=created, user_id=uid,
+        screen_name=user_a.get_text(strip=True) if user_a else "", text=text, mentions=body.mentions,
+        like_count=likes, source_url=f"https://m.weibo.cn/detail/{post_id}#comment-{cid}" if post_id else "",
+        region=region[:64], fetched_at=fetched_at, topics=body.topics,
+        raw={"id": cid, "html": str(block)[:8000]},
+    )

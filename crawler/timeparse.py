@@ -34,8 +34,12 @@ def to_shanghai(value: datetime) -> datetime:
 
 
 def strip_suffix(text: str) -> str:
-    """Drop a trailing `来自河南` / `来自iPhone客户端` / `发布于 北京` from a time string."""
-    return _SUFFIX.sub("", text.strip().replace("\xa0", " ")).strip()
+    """Drop a trailing `来自河南` / `来自iPhone客户端` / `发布于 北京` from a time string, and on weibo.cn pages the
+    client name that follows the time after a no-break space (`2020-06-05 11:12:14\xa0网页`)."""
+    text = text.strip()
+    if "\xa0" in text:
+        text = text.split("\xa0", 1)[0]
+    return _SUFFIX.sub("", text).strip()
 
 
 def _zone(tz: str | None):

@@ -456,6 +456,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, progress: b
     else:
         for path, why in summary.failed:
             click.echo(f"{path}: {why}" if why else path, err=True)
+        for warning in summary.warnings:
+            click.echo(f"warning: {warning}", err=True)
         click.echo(summary.line())
     if summary.failed:
         ctx.exit(1)

@@ -82,6 +82,7 @@ def play(url: str, scenario: Scenario, *, play_seconds: float, policy, echo=clic
     speed = (scenario.end - live_from).total_seconds() / max(play_seconds, 1.0)
     clock.manual = False
     clock.speed = speed
+    clock.until = scenario.end  # at hundreds of simulated minutes a second, a poll must not see past the end
     clock.set(live_from)
     echo(f"Playing {local(live_from):%m-%d %H:%M} → {local(scenario.end):%m-%d %H:%M} at {speed:.0f}× ...")
     last = 0.0

@@ -63,18 +63,22 @@ class ImportSummary:
     cases_touched: set[int] = field(default_factory=set)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     kinds: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # items that could not be read (their files were kept)
 
     def line(self) -> str:
         done = self.files - len([f for f in self.failed if f[1]])
         text = (f"Imported {done} of {self.files} file(s): {self.items} items, {self.new} new, "
                 f"{len(self.cases_touched)} cases touched, {len(self.failed)} failed")
+        if self.warnings:
+            text += f", {len(self.warnings)} unreadable item(s) skipped"
         if self.items and not self.new:
             text += " (nothing new: every item was already stored)"
         return text + "."
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "items": self.items, "new": self.new, "cases_touched": len(self.cases_touched),
-                "failed": [{"path": p, "reason": why} for p, why in self.failed], "shapes": self.kinds}
+                "failed": [{"path": p, "reason": why} for p, why in self.failed], "shapes": self.kinds,
+                "warnings": self.warnings}
 
 
 def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool = False,
@@ -109,6 +113,7 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             summary.new += res.new_items
             summary.cases_touched.update(res.cases_touched)
             summary.kinds[parsed.kind] = summary.kinds.get(parsed.kind, 0) + 1
+            summary.warnings.extend(parsed.warnings)
             if bar is not None:
                 bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
     finally:

@@ -25,6 +25,7 @@ class SimClock:
         self._t0 = time.monotonic()
         self.speed = float(speed)
         self.manual = manual
+        self.until: datetime | None = None  # a running clock stops here (a demo's scenario never runs past its end)
 
     @classmethod
     def fixed(cls, at: datetime) -> "SimClock":
@@ -35,7 +36,8 @@ class SimClock:
         with self._lock:
             if self.manual:
                 return self._start
-            return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+            now = self._start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+            return min(now, self.until) if self.until is not None else now
 
     def set(self, at: datetime) -> datetime:
         """Jump to `at` (running clocks keep running from there)."""
