@@ -203,9 +203,9 @@ def _recorded_calendar_changes(db_url: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("now", ["2026-12-22T10:00", "2027-03-01T10:00", "2027-10-08T10:00"])
+@pytest.mark.parametrize("now", ["2026-12-22T10:00", "2027-02-10T10:00", "2027-03-01T10:00", "2027-10-08T10:00"])
 def test_demo_across_the_year_boundary_spring_festival_and_golden_week(db_url, tmp_path, now):
-    """With the clock set past the last published year (and into Spring Festival and Golden Week of a year nobody
+    """With the clock set past the last published year (and across Spring Festival and Golden Week of a year nobody
     published), the demo leaves no request past its deadline off the overdue list and no open case without its
     deadlines; the deadlines counted across the unpublished year are provisional until its notice is imported."""
     if now != "2026-12-22T10:00" and not db_url.startswith("sqlite"):
