@@ -116,7 +116,9 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
     ok = payload.get("ok")
     if ok in (-100, "-100"):
         raise UnreadableFileError(str(p), "is a login/captcha answer (ok:-100), not data: save it while logged in")
-    if ok in (0, "0") and not payload.get("data"):
+    data0 = payload.get("data")
+    if ok in (0, "0") and (not data0 or (isinstance(data0, dict) and not data0.get("cards") and "userInfo" not in data0
+                                         and not data0.get("data"))):
         raise UnreadableFileError(str(p), f"is an empty answer (ok:0 {payload.get('msg') or ''}), no records in it")
     when = raw.fetched_at
     data = payload.get("data")

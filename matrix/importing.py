@@ -18,10 +18,14 @@ from crawler.types import Page
 __all__ = ["ImportSummary", "collect_files", "import_files"]
 
 _GLOB = set("*?[")
+# in a folder, files that are never a saved response (notes, code, pictures) are passed over; named one by one,
+# every file is tried
+_NOT_RESPONSES = {".md", ".rst", ".py", ".pyc", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp4", ".pdf"}
 
 
 def collect_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[str]]:
-    """The files named by PATHS (files; folders, recursively, hidden files skipped; glob patterns, `**` too),
+    """The files named by PATHS (files; folders, recursively, hidden files and notes/code/pictures skipped; glob
+    patterns, `**` too),
     each once, in order; and a 'path: why' line for each path that names nothing."""
     out: list[Path] = []
     seen: set[Path] = set()
@@ -36,8 +40,8 @@ def collect_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and not any(
-                part.startswith(".") for part in f.relative_to(p).parts))
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() not in _NOT_RESPONSES
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
             if not found:
                 missing.append(f"{raw}: the folder holds no files")
             for f in found:
