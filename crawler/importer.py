@@ -30,7 +30,10 @@ from crawler.parsers import (
 from crawler.text import clean_html
 from crawler.types import Comment, Post, RawResponse, User
 
-KINDS = ("getIndex", "hotflow", "buildComments", "extend", "show", "reposts", "search_html", "comment_html")
+KINDS = ("getIndex", "hotflow", "buildComments", "extend", "show", "reposts", "search_html", "comment_html",
+         "dataabc_json", "dataabc_csv", "mediacrawler_contents_json", "mediacrawler_contents_csv",
+         "mediacrawler_contents_jsonl", "mediacrawler_comments_json", "mediacrawler_comments_csv",
+         "mediacrawler_comments_jsonl")
 _MID_IN_NAME = re.compile(r"(?<!\d)(\d{16})(?!\d)")
 
 
@@ -95,6 +98,9 @@ def parse_file(path: str | Path, *, fetched_at: datetime | None = None, parent_i
         (mimetypes.guess_type(p.name)[0] or "application/octet-stream")
     raw = RawResponse(url=p.resolve().as_uri(), status=200, content_type=ctype, fetched_at=when, body=data)
     parent = parent_id or _mid_hint(p)
+    peer = _peer_file(p, text, head, raw)
+    if peer is not None:
+        return peer
     try:
         if head in ("{", "["):
             return _parse_json(text, raw, p, parent)
@@ -104,6 +110,27 @@ def parse_file(path: str | Path, *, fetched_at: datetime | None = None, parent_i
         raise UnreadableFileError(str(p), f"looks like a Weibo response but does not parse: {exc}") from None
     raise UnreadableFileError(str(p), "is neither JSON nor HTML; expected a saved m.weibo.cn / s.weibo.com / "
                                       "weibo.cn response")
+
+
+def _peer_file(p: Path, text: str, head: str, raw: RawResponse) -> ParsedFile | None:
+    """Another crawler's output file (dataabc/weibo-crawler, MediaCrawler), or None; see crawler.peers."""
+    from crawler.peers import peer_records
+
+    payload = None
+    if head == "{" and '"weibo"' in text[:4096] + text[-4096:]:
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return None
+    elif not (head == "[" or p.suffix.lower() in (".csv", ".jsonl")):
+        return None
+    found = peer_records(p, text, payload)
+    if found is None:
+        return None
+    kind, items, warnings = found
+    if not items and warnings:
+        raise UnreadableFileError(str(p), f"is a {kind} file but no row could be read ({warnings[0]})")
+    return ParsedFile(items, raw, kind, warnings=warnings)
 
 
 def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> ParsedFile:
