@@ -8,7 +8,6 @@ member, who is refused with a plain message and sees nothing of the case.
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
