@@ -330,8 +330,12 @@ def poll_cmd(ctx: click.Context, once: bool, fmt: str, base_url: str | None, rpm
     Example:
       wzmon poll --once --format json
     """
+    import logging
+
     from matrix.pollstore import build_poller
 
+    if logging.getLogger().getEffectiveLevel() >= logging.WARNING:  # no -v: the report below says it all, once
+        logging.getLogger("wzmon.crawler").setLevel(logging.ERROR)
     engine = open_db(ctx.obj["db"])
     poller = build_poller(engine, load_policy_or_fail(policy_path), client_settings(base_url, rpm, cookie_file))
     report = poller.poll_once()
