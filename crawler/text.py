@@ -5,6 +5,7 @@ Mentions stay as `@name`, topics as `#话题#`, emoticons as their alt text (`[�
 """
 from __future__ import annotations
 
+import html as htmllib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -59,10 +60,93 @@ def _clean_cached(html: str) -> tuple[str, tuple[str, ...], tuple[str, ...], boo
     return c.text, tuple(c.mentions), tuple(c.topics), c.truncated
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ALT = re.compile(r"""(?:^|\s)alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
+_SIMPLE_TAGS = frozenset({"a", "span", "img", "br", "i", "em", "b", "strong", "font", "u", "s"})  # inline only
+
+
+def _clean_simple(html: str) -> CleanText | None:
+    """The common case without a parser: Weibo's text markup (links, spans, emoticon images, line breaks) read
+    token by token, giving exactly what `_clean` gives; None for anything else (comments, scripts, nested
+    links, unbalanced or unknown tags), which the HTML parser then reads."""
+    if "<!" in html or "<?" in html:
+        return None
+    out: list[str] = []
+    mentions: list[str] = []
+    truncated = False
+    link_at: int | None = None  # where the open <a>'s text starts in OUT
+    open_tags: list[str] = []
+    pos = 0
+    for m in _TAG.finditer(html):
+        chunk = html[pos:m.start()]
+        if "<" in chunk:
+            return None
+        if chunk:
+            out.append(htmllib.unescape(chunk))
+        pos = m.end()
+        closing, name, attrs = m.group(1), m.group(2).lower(), m.group(3)
+        if name not in _SIMPLE_TAGS:
+            return None
+        if name == "br":
+            if closing:
+                return None
+            out.append("\n")
+            continue
+        if name == "img":
+            if closing:
+                return None
+            a = _ALT.search(attrs)
+            alt = htmllib.unescape(next((g for g in a.groups() if g is not None), "")).strip() if a else ""
+            out.append(alt if alt.startswith("[") and alt.endswith("]") else "")
+            continue
+        if attrs.rstrip().endswith("/"):
+            return None
+        if not closing:
+            if name == "a":
+                if link_at is not None:
+                    return None
+                link_at = len(out)
+            open_tags.append(name)
+            continue
+        if not open_tags or open_tags[-1] != name:
+            return None
+        open_tags.pop()
+        if name == "a":
+            pieces = out[link_at:]
+            shown = "".join(p.strip() for p in pieces)  # as BeautifulSoup's get_text("", strip=True)
+            if shown in _FULLTEXT or shown in _FOLD:
+                truncated = truncated or shown in _FULLTEXT
+                del out[link_at:]
+            else:
+                label = "".join(pieces).strip()
+                if label.startswith("@"):
+                    mentions.append(label[1:])
+            link_at = None
+    rest = html[pos:]
+    if open_tags or "<" in rest:
+        return None
+    if rest:
+        out.append(htmllib.unescape(rest))
+    text = "".join(out)
+    if truncated:
+        text = _TRUNCATION.sub("", text.rstrip())
+    text = _tidy(text)
+    if not mentions:
+        mentions = _MENTION_TEXT.findall(text)
+    return CleanText(text, _unique(mentions), _unique(_TOPIC.findall(text)), truncated)
+
+
 def _clean(html: str) -> CleanText:
     if "<" not in html and "&" not in html:  # plain text already
         text = _tidy(html)
         return CleanText(text, _unique(_MENTION_TEXT.findall(text)), _unique(_TOPIC.findall(text)))
+    fast = _clean_simple(html)
+    if fast is not None:
+        return fast
+    return _clean_parsed(html)
+
+
+def _clean_parsed(html: str) -> CleanText:
     soup = BeautifulSoup(html, "lxml")
     mentions: list[str] = []
     truncated = False

@@ -23,6 +23,11 @@ _YMD = re.compile(
     r"^(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?$"
 )
+_API = re.compile(r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2}) "
+                  r"(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4}) (\d{4})$")
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                                       "Dec"), 1)}
+_ZONES: dict[str, timezone] = {}
 _SECONDS = {"秒": 1, "秒钟": 1, "分钟": 60, "分": 60, "小时": 3600, "小時": 3600, "天": 86400}
 
 
@@ -85,6 +90,16 @@ def parse_created_at(value: str | datetime | int | float, fetched_at: datetime |
         raise TimeFormatError(f"empty or non-text created_at: {value!r}")
     raw = value
     text = strip_suffix(value)
+    m = _API.match(text)  # the API form, read without strptime (it is most of what the site sends)
+    if m:
+        tz = _ZONES.get(m.group(6))
+        if tz is None:
+            tz = _ZONES[m.group(6)] = _zone(m.group(6))
+        try:
+            return datetime(int(m.group(7)), _MONTHS[m.group(1)], int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                            int(m.group(5)), tzinfo=tz).astimezone(SHANGHAI)
+        except ValueError:
+            pass
     try:
         return datetime.strptime(text, API_FORMAT).astimezone(SHANGHAI)
     except ValueError:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from matrix import rollup
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
-from matrix.timeutil import as_utc
+from matrix.timeutil import as_utc, utcnow
 from matrix.workcal import _US_PER_DAY, CalendarError
 
 log = logging.getLogger(__name__)
@@ -111,74 +111,149 @@ def initial_assignment(item: Post, roster: Roster) -> tuple[str | None, str, lis
 
 
 def _event(case: Case, type_: str, at: datetime, policy: Any, **kw: Any) -> CaseEvent:
+    """An event of CASE as an ORM object (added by the caller), with its minutes since the case opened."""
+    return CaseEvent(**_event_values(case, type_, at, policy, **kw))
+
+
+def _event_values(case: Case, type_: str, at: datetime, policy: Any, **kw: Any) -> dict[str, Any]:
     opened = as_utc(case.opened_at)
     at = as_utc(at)
     cal = wm = None
     if opened is not None and at is not None and at >= opened:
         cal = policy.calendar_minutes(opened, at)
         wm = policy.working_minutes(opened, at)
-    return CaseEvent(
-        case_id=case.id, at=at, type=type_, actor=kw.pop("actor", SYSTEM), calendar_minutes=cal,
-        working_minutes=wm, policy_version=policy.version, **kw,
-    )
+    return dict(case_id=case.id, at=at, type=type_, actor=kw.pop("actor", SYSTEM), calendar_minutes=cal,
+                working_minutes=wm, policy_version=policy.version, **kw)
+
+
+@dataclass
+class EventRow:
+    """A system event written in bulk (`_write_events`), standing in for its row where alerts are composed."""
+
+    case_id: int
+    at: datetime
+    type: str
+    actor: str = SYSTEM
+    post_id: str | None = None
+    account_uid: str | None = None
+    reason: str = ""
+    detail: dict = field(default_factory=dict)
+    calendar_minutes: int | None = None
+    working_minutes: int | None = None
+    policy_version: str = ""
+    id: int | None = None
+
+
+_EVENT_COLUMNS = ("case_id", "at", "type", "actor", "post_id", "account_uid", "reason", "detail", "calendar_minutes",
+                  "working_minutes", "policy_version")
+
+
+def _add_event(session: Session, case: Case, type_: str, at: datetime, policy: Any, **kw: Any) -> EventRow:
+    """Queue a system event of CASE for the next `_write_events` (events are only appended, never read back
+    in the same step, so thousands go to the database in one statement)."""
+    ev = EventRow(**_event_values(case, type_, at, policy, **kw))
+    session.info.setdefault("wzmon_events", []).append(ev)
+    return ev
+
+
+def _write_events(session: Session) -> None:
+    """Insert the queued events (see `_add_event`) in one executemany, in the order they were queued."""
+    queued = session.info.pop("wzmon_events", None)
+    if not queued:
+        return
+    session.flush()  # their cases first
+    recorded = utcnow()
+    session.connection().execute(CaseEvent.__table__.insert(), [
+        {**{c: getattr(e, c) for c in _EVENT_COLUMNS}, "recorded_at": recorded} for e in queued])
 
 
 def process_items(session: Session, items: Sequence[Post], policy: Any, now: datetime) -> set[int]:
     """Open cases for new requests among ITEMS and refresh every case whose thread they joined.
 
+    Works set-wise (one query per kind of lookup, whatever the number of items) and replays the items in
+    time order, so a page of one item and an archive batch of thousands give the same cases.
     Returns the ids of the cases touched. Runs inside the caller's transaction.
     """
     roster = Roster.load(session)
-    touched: set[int] = set()
     ordered = sorted(items, key=lambda i: (as_utc(i.created_at), i.id))
     ensure_policy_version(session, policy)
-    for item in ordered:
-        if opens_case(item, roster, policy):
-            case_id = _open_case(session, item, roster, policy)
-            if case_id is not None:
-                touched.add(case_id)
-            continue
-        touched.update(_cases_for_item(session, item, roster))
+    openers = [i for i in ordered if opens_case(i, roster, policy)]
+    touched = set(_open_cases(session, openers, roster, policy).values())
+    opener_ids = {i.id for i in openers}
+    touched.update(_cases_for_items(session, [i for i in ordered if i.id not in opener_ids], roster))
     if touched:
         evaluate(session, policy, now, case_ids=sorted(touched), roster=roster)
     return touched
 
 
-def _open_case(session: Session, item: Post, roster: Roster, policy: Any) -> int | None:
-    existing = session.scalar(select(Case.id).where(Case.post_id == item.id))
-    if existing is not None:
-        return existing
-    account, status, addressed = initial_assignment(item, roster)
-    kind = item.post_kind or "其他"
-    if kind not in policy.open_kinds:  # opened although tagged 表扬 (see opens_case): judge it as general
-        kind = "其他"
-    case = Case(
-        post_id=item.id, citizen_uid=item.user_id, citizen_name=item.screen_name or "",
-        addressed_uids=addressed, account_uid=account, kind=kind, status=status,
-        opened_at=item.created_at, sentiment_label=item.sentiment_label, policy_version=policy.version,
-    )
-    session.add(case)
-    session.flush()
-    session.add(_event(case, "opened", item.created_at, policy, post_id=item.id, account_uid=account,
-                       detail={"addressed": addressed, "status": status}))
-    return case.id
+def _open_cases(session: Session, items: Sequence[Post], roster: Roster, policy: Any) -> dict[str, int]:
+    """Case ids of ITEMS (in time order), opening the cases that do not exist yet; {post id: case id}."""
+    ids = list(dict.fromkeys(i.id for i in items))
+    found: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        found.update((p, c) for p, c in session.execute(select(Case.post_id, Case.id).where(Case.post_id.in_(chunk))))
+    fresh: list[tuple[Case, Post]] = []
+    for item in items:
+        if item.id in found:
+            continue
+        account, status, addressed = initial_assignment(item, roster)
+        kind = item.post_kind or "其他"
+        if kind not in policy.open_kinds:  # opened although tagged 表扬 (see opens_case): judge it as general
+            kind = "其他"
+        fresh.append((Case(
+            post_id=item.id, citizen_uid=item.user_id, citizen_name=item.screen_name or "",
+            addressed_uids=addressed, account_uid=account, kind=kind, status=status,
+            opened_at=item.created_at, sentiment_label=item.sentiment_label, policy_version=policy.version,
+        ), item))
+        found[item.id] = -1
+    if fresh:
+        session.add_all([c for c, _ in fresh])
+        session.flush()
+        for c, p in fresh:
+            _add_event(session, c, "opened", p.created_at, policy, post_id=p.id, account_uid=c.account_uid,
+                       detail={"addressed": c.addressed_uids, "status": c.status})
+        _write_events(session)
+        for c, p in fresh:
+            found[p.id] = c.id
+    return found
 
 
-def _cases_for_item(session: Session, item: Post, roster: Roster) -> set[int]:
-    """Cases whose thread ITEM belongs to: under the case post, a repost of it, or a member post naming the citizen."""
-    keys = [k for k in (item.parent_id, item.reposted_id) if k]
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[list[Any]]:
+    """VALUES in lists of SIZE (an IN list stays well inside every driver's parameter limit)."""
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _cases_for_items(session: Session, items: Sequence[Post], roster: Roster) -> set[int]:
+    """Cases whose thread ITEMS join: under the case post, a repost of it, or a member post naming the citizen
+    (the latest open case of that member and citizen opened before the post)."""
+    keys = {k for i in items for k in (i.parent_id, i.reposted_id) if k}
     found: set[int] = set()
-    if keys:
-        found.update(session.scalars(select(Case.id).where(Case.post_id.in_(keys))))
-    if item.item_type == "post" and roster.is_member(item.user_id) and item.mentions:
-        rows = session.scalars(
-            select(Case.id)
-            .where(Case.account_uid == item.user_id, Case.citizen_name.in_(list(item.mentions)),
-                   Case.opened_at <= item.created_at, Case.status.not_in(FINAL_STATUSES))
-            .order_by(Case.opened_at.desc())
-            .limit(1)
-        )
-        found.update(rows)
+    for chunk in _chunks(sorted(keys)):
+        found.update(session.scalars(select(Case.id).where(Case.post_id.in_(chunk))))
+    naming = [i for i in items if i.item_type == "post" and roster.is_member(i.user_id) and i.mentions]
+    if naming:
+        pairs = {(i.user_id, n) for i in naming for n in i.mentions}
+        candidates: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
+        for chunk in _chunks(sorted({u for u, _ in pairs})):
+            rows = session.execute(
+                select(Case.account_uid, Case.citizen_name, Case.opened_at, Case.id)
+                .where(Case.account_uid.in_(chunk), Case.citizen_name.in_(sorted({n for _, n in pairs})),
+                       Case.status.not_in(FINAL_STATUSES))
+            )
+            for uid, name, opened, cid in rows:
+                if (uid, name) in pairs:
+                    candidates.setdefault((uid, name), []).append((as_utc(opened), cid))
+        for item in naming:
+            at = as_utc(item.created_at)
+            best: tuple[datetime, int] | None = None
+            for name in dict.fromkeys(item.mentions):
+                for opened, cid in candidates.get((item.user_id, name), ()):
+                    if opened <= at and (best is None or opened > best[0] or (opened == best[0] and cid > best[1])):
+                        best = (opened, cid)
+            if best is not None:
+                found.add(best[1])
     return found
 
 
@@ -211,14 +286,88 @@ def _is_response(item: Post) -> bool:
     return bool(own) and own not in ("转发微博", "Repost", "轉發微博")
 
 
-def _thread_items(session: Session, case: Case, account_uids: set[str]) -> list[Post]:
-    conds = [Post.parent_id == case.post_id, Post.reposted_id == case.post_id]
-    if case.citizen_name and account_uids:
-        conds.append(
-            (Post.item_type == "post") & Post.user_id.in_(account_uids) & (Post.created_at >= case.opened_at)
-            & Post.text.contains("@" + case.citizen_name)
-        )
-    return list(session.scalars(select(Post).where(or_(*conds)).order_by(Post.created_at, Post.id)))
+def _named_in(text: str, names: dict[str, Any], lengths: Sequence[int]) -> list[str]:
+    """The NAMES that TEXT contains as "@name" (exact substrings, as `"@" + name in text`), found from each "@"
+    by the lengths names have, not by trying every name."""
+    out: list[str] = []
+    at = text.find("@")
+    while at >= 0:
+        for n in lengths:
+            cand = text[at + 1:at + 1 + n]
+            if len(cand) == n and cand in names and cand not in out:
+                out.append(cand)
+        at = text.find("@", at + 1)
+    return out
+
+
+@dataclass
+class Threads:
+    """Everything `refresh_case` reads, for many cases at once: each case's post, its thread items in time
+    order, the office's events and the fact events already recorded (one query per kind, in chunks)."""
+
+    posts: dict[str, Post] = field(default_factory=dict)
+    items: dict[int, list[Post]] = field(default_factory=dict)
+    office: dict[int, list[CaseEvent]] = field(default_factory=dict)
+    seen: dict[int, set[tuple[str, str | None]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, cases: Sequence[Case], roster: Roster) -> "Threads":
+        t = cls()
+        if not cases:
+            return t
+        by_post: dict[str, list[Case]] = {}
+        for c in cases:
+            by_post.setdefault(c.post_id, []).append(c)
+            t.items[c.id] = []
+            t.office[c.id] = []
+            t.seen[c.id] = set()
+        post_ids = sorted(by_post)
+        found: dict[int, dict[str, Post]] = {c.id: {} for c in cases}
+        for chunk in _chunks(post_ids):
+            t.posts.update((p.id, p) for p in session.scalars(select(Post).where(Post.id.in_(chunk))))
+            rows = session.scalars(select(Post).where(or_(Post.parent_id.in_(chunk), Post.reposted_id.in_(chunk))))
+            for item in rows:
+                for key in {item.parent_id, item.reposted_id}:
+                    for c in by_post.get(key, ()) if key else ():
+                        found[c.id][item.id] = item
+        # a member's post naming the citizen ("@name", exact): narrowed in SQL, decided here
+        members = set(roster.by_uid)
+        named = [c for c in cases if c.citizen_name and members - {c.citizen_uid or ""}]
+        by_name: dict[str, list[Case]] = {}
+        for c in named:
+            by_name.setdefault(c.citizen_name, []).append(c)
+        if by_name and members:
+            # members' posts are few beside the public's: read them plainly (no LIKE, which scans every post)
+            since = min(as_utc(c.opened_at) for c in named)
+            lengths = sorted({len(n) for n in by_name})
+            matched: dict[str, list[Case]] = {}
+            for pid, uid, created, text in session.execute(
+                    select(Post.id, Post.user_id, Post.created_at, Post.text)
+                    .where(Post.item_type == "post", Post.user_id.in_(sorted(members)), Post.created_at >= since)):
+                if not text or "@" not in text:
+                    continue
+                at = as_utc(created)
+                for name in _named_in(text, by_name, lengths):
+                        matched.setdefault(pid, []).extend(
+                            c for c in by_name[name] if uid != c.citizen_uid and at >= as_utc(c.opened_at))
+            ids = [pid for pid, cs in matched.items() if cs]
+            for chunk in _chunks(ids):
+                for item in session.scalars(select(Post).where(Post.id.in_(chunk))):
+                    for c in matched[item.id]:
+                        found[c.id][item.id] = item
+        for cid, items in found.items():
+            t.items[cid] = sorted(items.values(), key=lambda i: (as_utc(i.created_at), i.id))
+        ids = [c.id for c in cases]
+        for chunk in _chunks(ids):
+            for e in session.scalars(select(CaseEvent).where(
+                    CaseEvent.case_id.in_(chunk), CaseEvent.type.in_(OFFICE_EVENT_TYPES), CaseEvent.actor != SYSTEM)
+                    .order_by(CaseEvent.at, CaseEvent.id)):
+                t.office[e.case_id].append(e)
+            for cid, type_, post_id in session.execute(select(CaseEvent.case_id, CaseEvent.type, CaseEvent.post_id)
+                                                       .where(CaseEvent.case_id.in_(chunk),
+                                                              CaseEvent.type.in_(FACT_TYPES))):
+                t.seen[cid].add((type_, post_id))
+        return t
 
 
 def derive_facts(case: Case, post: Post | None, items: Sequence[Post], office: Sequence[CaseEvent],
@@ -322,14 +471,17 @@ def _apply_office(f: Facts, e: CaseEvent, at: datetime, roster: Roster) -> None:
         f.status = "open" if not roster.is_coordinator(f.account_uid) else "awaiting_forward"
 
 
-def refresh_case(session: Session, case: Case, policy: Any, roster: Roster) -> None:
-    """Re-derive CASE's facts and record any new fact events (append-only; keyed by type and post)."""
-    post = session.get(Post, case.post_id)
-    items = _thread_items(session, case, set(roster.by_uid) - {case.citizen_uid or ""})
-    office = list(session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.type.in_(OFFICE_EVENT_TYPES),
-                                CaseEvent.actor != SYSTEM).order_by(CaseEvent.at, CaseEvent.id)
-    ))
+def refresh_case(session: Session, case: Case, policy: Any, roster: Roster, threads: Threads | None = None) -> None:
+    """Re-derive CASE's facts and record any new fact events (append-only; keyed by type and post).
+
+    THREADS: what `Threads.load` read for a batch of cases (loaded for CASE alone when not given).
+    """
+    standalone = threads is None or case.id not in threads.items
+    if standalone:
+        threads = Threads.load(session, [case], roster)
+    post = threads.posts.get(case.post_id)
+    items = threads.items[case.id]
+    office = threads.office[case.id]
     f = derive_facts(case, post, items, office, roster, policy)
     case.account_uid = f.account_uid
     case.status = f.status
@@ -348,19 +500,16 @@ def refresh_case(session: Session, case: Case, policy: Any, roster: Roster) -> N
         case.first_response_working_minutes = policy.working_minutes(f.clock_start, f.first_response_at)
     else:
         case.first_response_calendar_minutes = case.first_response_working_minutes = None
-    seen = {
-        (t, p) for t, p in session.execute(
-            select(CaseEvent.type, CaseEvent.post_id).where(CaseEvent.case_id == case.id,
-                                                            CaseEvent.type.in_(FACT_TYPES))
-        )
-    }
+    seen = threads.seen[case.id]
     for type_, at, post_id, account, detail in f.facts:
         if (type_, post_id) in seen:
             continue
         seen.add((type_, post_id))
-        session.add(_event(case, type_, at, policy, post_id=post_id, account_uid=account, detail=detail))
+        _add_event(session, case, type_, at, policy, post_id=post_id, account_uid=account, detail=detail)
     case.response_clock_at = f.clock_start
     case.closure_clock_at = f.closure_start
+    if standalone:
+        _write_events(session)
 
 
 # --------------------------------------------------------------------------------------------- the clock
@@ -507,8 +656,9 @@ _calendar_warned: set[str] = set()
 
 
 def _apply_clock(session: Session, case: Case, res: ClockResult, policy: Any, now: datetime,
-                 order: Levels) -> None:
-    """Store due dates and level; write level events when a case moves up (observed now, never back-dated)."""
+                 order: Levels) -> list[tuple[Case, EventRow]]:
+    """Store due dates and level; add level events when a case moves up (observed now, never back-dated) and
+    return them (their alerts: `_enqueue`)."""
     case.forward_due = res.forward_due
     case.first_response_due = res.first_response_due
     case.next_reply_due = res.next_reply_due
@@ -524,28 +674,34 @@ def _apply_clock(session: Session, case: Case, res: ClockResult, policy: Any, no
     case.evaluated_at = now
     case.overdue_level = res.level
     case.overdue_deadline = res.deadline
-    _level_events(session, case, old, res, policy, now, order)
+    return _level_events(session, case, old, res, policy, now, order)
 
 
 def _level_events(session: Session, case: Case, old: str, res: ClockResult, policy: Any, now: datetime,
-                  order: Levels) -> None:
-    """Events (and their alerts, same transaction) for a level reached now; a jump past `overdue` records it too."""
+                  order: Levels) -> list[tuple[Case, EventRow]]:
+    """Events for a level reached now (a jump past `overdue` records it too), added to the session; returns
+    them for `_enqueue`, which writes their alerts in the same transaction."""
     old_rank, new_rank, overdue_rank = order.rank(old), order.rank(res.level), order.rank("overdue")
     if new_rank <= old_rank:
-        return
-    from matrix.alerts.outbox import enqueue_for_event
-
+        return []
     detail = {"level": res.level, "deadline": res.deadline,
               "due": res.due.isoformat() if res.due else None, "previous": old}
     types = []
     if old_rank < overdue_rank < new_rank:
         types.append(("overdue", {**detail, "level": "overdue"}))
     types.append(({"warning": "warning", "overdue": "overdue"}.get(res.level, "escalated"), detail))
-    for type_, det in types:
-        ev = _event(case, type_, now, policy, account_uid=case.account_uid, detail=det)
-        session.add(ev)
-        session.flush()
-        enqueue_for_event(session, case, ev)
+    return [(case, _add_event(session, case, type_, now, policy, account_uid=case.account_uid, detail=det))
+            for type_, det in types]
+
+
+def _enqueue(session: Session, raised: list[tuple[Case, EventRow]]) -> None:
+    """Write the queued events, then the alerts of the level events RAISED (one batch; see
+    `matrix.alerts.outbox.enqueue_for_events`)."""
+    _write_events(session)
+    if raised:
+        from matrix.alerts.outbox import enqueue_for_events
+
+        enqueue_for_events(session, raised)
 
 
 def evaluate(session: Session, policy: Any, now: datetime, case_ids: Sequence[int] | None = None,
@@ -558,23 +714,32 @@ def evaluate(session: Session, policy: Any, now: datetime, case_ids: Sequence[in
     roster = roster or Roster.load(session)
     ensure_policy_version(session, policy)
     order = level_order(policy)
-    q = select(Case)
     if case_ids is not None:
-        q = q.where(Case.id.in_(list(case_ids)))
+        cases = [c for chunk in _chunks(sorted(set(case_ids)))
+                 for c in session.scalars(select(Case).where(Case.id.in_(chunk)))]
     else:
-        q = q.where(Case.status.not_in(FINAL_STATUSES))
+        cases = list(session.scalars(select(Case).where(Case.status.not_in(FINAL_STATUSES))))
     n = 0
-    for case in session.scalars(q).all():
-        refresh_case(session, case, policy, roster)
-        res = _safe_clock(policy, roster.category(case.account_uid), case.kind, case.status, case.opened_at,
-                    case.forwarded_at, case.response_clock_at, case.closure_clock_at,
-                    case.first_response_at, case.last_response_at, case.last_citizen_at,
-                    case.extension_working_days, now, order)
-        if res is not None:
-            _apply_clock(session, case, res, policy, now, order)
-        n += 1
+    for batch in _chunks(cases, 2000):
+        threads = Threads.load(session, batch, roster)
+        raised: list[tuple[Case, EventRow]] = []
+        for case in batch:
+            raised += _evaluate_one(session, case, policy, roster, threads, now, order)
+            n += 1
+        _enqueue(session, raised)
     session.flush()
     return n
+
+
+def _evaluate_one(session: Session, case: Case, policy: Any, roster: Roster, threads: Threads, now: datetime,
+                  order: Levels) -> list[tuple[Case, EventRow]]:
+    """Refresh CASE's facts from THREADS and run its clock; the level events raised."""
+    refresh_case(session, case, policy, roster, threads)
+    res = _safe_clock(policy, roster.category(case.account_uid), case.kind, case.status, case.opened_at,
+                      case.forwarded_at, case.response_clock_at, case.closure_clock_at,
+                      case.first_response_at, case.last_response_at, case.last_citizen_at,
+                      case.extension_working_days, now, order)
+    return _apply_clock(session, case, res, policy, now, order) if res is not None else []
 
 
 @dataclass
@@ -709,9 +874,13 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
                  "reason, detail, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     if rising:
         session.expire_all()  # the bulk UPDATE bypassed the identity map
+        raised: list[tuple[Case, EventRow]] = []
+        ids = [cid for cid, _, _ in rising]
+        held = {c.id: c for i in range(0, len(ids), 500)
+                for c in session.scalars(select(Case).where(Case.id.in_(ids[i:i + 500])))}
         for case_id, old_level, res in rising:
-            case = session.get(Case, case_id)
-            _level_events(session, case, old_level, res, policy, now, order)
+            raised += _level_events(session, held[case_id], old_level, res, policy, now, order)
+        _enqueue(session, raised)
     session.flush()
     return RecomputeResult(len(rows), len(updates), time.perf_counter() - t0, policy.version)
 

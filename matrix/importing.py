@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,20 @@ class ImportSummary:
                 "warnings": self.warnings}
 
 
+BATCH_ITEMS = 2000  # items stored per transaction on import: big enough for set-wise work, small enough to stay flat
+BATCH_FILES = 500
+
+
 def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool = False,
-                 ingestor: Any | None = None) -> ImportSummary:
-    """Parse and store FILES; see the module docstring. `progress`: a tqdm bar on stderr (rate and time left)."""
+                 ingestor: Any | None = None, batch_items: int = BATCH_ITEMS,
+                 now: datetime | None = None) -> ImportSummary:
+    """Parse and store FILES; see the module docstring. `progress`: a tqdm bar on stderr (rate and time left).
+
+    Files are read one at a time and stored in batches of about BATCH_ITEMS items (one transaction each,
+    through `Ingestor.store_pages`), so memory stays flat whatever the archive size; `batch_items=1` stores
+    each file on its own, as the poller stores each page. NOW: when the cases are judged after the import
+    (default: the clock's now).
+    """
     from crawler.importer import parse_file
     from matrix.ingest import Ingestor
 
@@ -98,6 +110,21 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="file", desc="import", dynamic_ncols=True)
+    batch: list[tuple[str, Page, None]] = []
+    batch_size = 0
+
+    def flush() -> None:
+        nonlocal batch, batch_size
+        if not batch:
+            return
+        res = ingestor.store_pages(batch)
+        summary.items += res.seen_items
+        summary.new += res.new_items
+        summary.cases_touched.update(res.cases_touched)
+        batch, batch_size = [], 0
+        if bar is not None:
+            bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
+
     try:
         for f in files:
             try:
@@ -112,17 +139,16 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
                 if bar is not None:
                     bar.update(1)
             page = Page(items=list(parsed.items), raw=parsed.raw, cursor=None, done=True, seen=len(parsed.items))
-            res = ingestor.store_page(f"import:{f.name}", page, None)
-            summary.items += res.seen_items
-            summary.new += res.new_items
-            summary.cases_touched.update(res.cases_touched)
+            batch.append((f"import:{f.parent.name or f.name}", page, None))  # one source per folder
+            batch_size += len(parsed.items)
             summary.kinds[parsed.kind] = summary.kinds.get(parsed.kind, 0) + 1
             summary.warnings.extend(parsed.warnings)
-            if bar is not None:
-                bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
+            if batch_size >= batch_items or len(batch) >= BATCH_FILES:
+                flush()
+        flush()
     finally:
         if bar is not None:
             bar.close()
     if summary.new:
-        ingestor.tick()  # judge the cases as of now, as the poller's clock would
+        ingestor.tick(now)  # judge the cases as of now, as the poller's clock would
     return summary

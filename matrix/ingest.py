@@ -53,64 +53,93 @@ def flatten_items(items: Iterable[Any]) -> list[Any]:
     return list(out.values())
 
 
-def _insert(session: Session):  # noqa: ANN202 - dialect insert construct
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(Post)
-    if name == "sqlite":
-        return sqlite.insert(Post)
-    return None
-
-
 def store_raw(session: Session, source_key: str, raw: Any) -> int:
     """Keep the original response gzip-compressed; returns its id."""
-    row = RawResponse(
-        source_key=source_key, url=str(raw.url), status=int(raw.status or 0), content_type=str(raw.content_type or "")[:128],
+    return store_raws(session, [(source_key, raw)])[0]
+
+
+def store_raws(session: Session, raws: Sequence[tuple[str, Any]]) -> list[int]:
+    """Keep the original responses gzip-compressed, in one round trip; returns their ids in order."""
+    rows = [RawResponse(
+        source_key=key, url=str(raw.url), status=int(raw.status or 0), content_type=str(raw.content_type or "")[:128],
         fetched_at=as_utc(raw.fetched_at) or utcnow(), encoding="gzip", body=gzip.compress(bytes(raw.body or b""), 6),
-    )
-    session.add(row)
+    ) for key, raw in raws]
+    session.add_all(rows)
     session.flush()
-    return row.id
+    return [r.id for r in rows]
 
 
 def known_ids(session: Session, items: Sequence[Any]) -> set[str]:
     """Ids among ITEMS already stored."""
-    return set(session.scalars(select(Post.id).where(Post.id.in_([i.id for i in items])))) if items else set()
+    ids = sorted({i.id for i in items})
+    return {pid for i in range(0, len(ids), 500)
+            for pid in session.scalars(select(Post.id).where(Post.id.in_(ids[i:i + 500])))}
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_returning(dialect: str) -> Any:
+    """INSERT of a post row that skips ids already stored and returns the ids it inserted (built once per dialect,
+    so SQLAlchemy compiles it once and sends many rows per statement)."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        mod = postgresql if dialect == "postgresql" else sqlite
+        stmt = _INSERTS[dialect] = (mod.insert(Post.__table__).on_conflict_do_nothing(index_elements=["id"])
+                                    .returning(Post.__table__.c.id))
+    return stmt
 
 
 def upsert_items(session: Session, items: Sequence[Any], raw_id: int | None, scorer: Any,
                  known: set[str]) -> list[str]:
     """Insert items not in KNOWN (ON CONFLICT DO NOTHING for racing writers); returns the ids inserted."""
-    rows = []
-    for item in items:
+    return insert_rows(session, [(item, raw_id) for item in items if item.id not in known], scorer)
+
+
+def score_texts(scorer: Any, texts: Sequence[str]) -> list[tuple[Any, str]]:
+    """(sentiment, kind) of each text, each distinct text scored once and both read off one pass when the
+    model can (`analyse_many`); replies such as 已收到 repeat thousands of times in an archive."""
+    distinct = list(dict.fromkeys(texts))
+    if hasattr(scorer, "analyse_many"):
+        found = dict(zip(distinct, scorer.analyse_many(distinct)))
+    else:
+        found = dict(zip(distinct, zip(scorer.score_many(distinct), scorer.kinds(distinct))))
+    return [found[t] for t in texts]
+
+
+def insert_rows(session: Session, items: Sequence[tuple[Any, int | None]], scorer: Any) -> list[str]:
+    """Score and insert (ITEM, RAW_ID) pairs, all in one statement per thousand rows; returns the ids inserted
+    (an id a racing writer stored first is skipped, not doubled)."""
+    fresh = []
+    for item, raw_id in items:
         row = {k: v for k, v in item.to_row().items() if k in POST_COLUMNS}
         row["raw_id"] = raw_id
-        rows.append(row)
-    if not rows:
-        return []
-    fresh = [r for r in rows if r["id"] not in known]
+        fresh.append(row)
     if not fresh:
         return []
     if scorer is not None:
-        texts = [r["text"] or "" for r in fresh]
-        scores = scorer.score_many(texts)
-        kinds = scorer.kinds(texts)
-        for r, s, k in zip(fresh, scores, kinds):
+        for r, (s, k) in zip(fresh, score_texts(scorer, [r["text"] or "" for r in fresh])):
             r.update(sentiment_label=s.label, sentiment_score=float(s.score),
                      sentiment_confidence=float(s.confidence), post_kind=k)
-    stmt = _insert(session)
-    if stmt is None:  # other engines: plain insert of what we did not see (single writer)
+    else:
+        for r in fresh:
+            r.update(sentiment_label=None, sentiment_score=None, sentiment_confidence=None, post_kind=None)
+    name = session.get_bind().dialect.name
+    if name not in ("postgresql", "sqlite"):  # other engines: plain insert of what we did not see (single writer)
         session.execute(Post.__table__.insert(), fresh)
         return [r["id"] for r in fresh]
-    inserted = session.execute(stmt.values(fresh).on_conflict_do_nothing(index_elements=["id"]).returning(Post.id))
-    return [r[0] for r in inserted]
+    return list(session.connection().execute(_insert_returning(name), fresh).scalars())
 
 
 def advance_cursor(session: Session, source_key: str, cursor: dict | None,
                    polled_at: datetime, new_items: int, requests: int, last_item_at: datetime | None,
-                   new_created: list[datetime] | None = None) -> None:
-    """Move the source's cursor in the caller's transaction (so it never runs ahead of its posts)."""
-    row = session.get(PollCursor, source_key) or new_cursor_row(session, source_key)
+                   new_created: list[datetime] | None = None, row: PollCursor | None = None) -> None:
+    """Move the source's cursor in the caller's transaction (so it never runs ahead of its posts).
+
+    ROW: the cursor's row when the caller has read it already (None: read or created here)."""
+    row = row or session.get(PollCursor, source_key)
+    if row is None:
+        row = new_cursor_row(session, source_key)
     if cursor is not None:
         row.cursor = dict(cursor)
     # crawler.store.decayed_rate takes the new items' creation times (it weighs each by its age)
@@ -126,6 +155,15 @@ def advance_cursor(session: Session, source_key: str, cursor: dict | None,
     row.items_total = (row.items_total or 0) + new_items
     row.requests_total = (row.requests_total or 0) + requests
     row.last_error = ""
+
+
+def _by_source(pages: Sequence[tuple[str, Any, dict | None]], flat: Sequence[list[Any]]
+               ) -> dict[str, list[tuple[tuple[Any, dict | None], list[Any]]]]:
+    """The pages of each source key, in order, each with its flattened items."""
+    out: dict[str, list[tuple[tuple[Any, dict | None], list[Any]]]] = {}
+    for (key, page, cursor), items in zip(pages, flat):
+        out.setdefault(key, []).append(((page, cursor), items))
+    return out
 
 
 CASES_LOCK = 0x777A6D6F6E  # "wzmon": the advisory lock key that serialises case updates on PostgreSQL
@@ -189,33 +227,63 @@ class Ingestor:
         GUARD(session), if given, runs first inside the same transaction and may raise to store nothing
         (a poller checks there that it still holds the source's lease, see `matrix.leases`).
         """
-        result = StoreResult(source_key)
         fetched = as_utc(page.raw.fetched_at) if page.raw is not None else None
-        now = as_utc(now) or fetched or utcnow()
+        return self.store_pages([(source_key, page, cursor)], now=as_utc(now) or fetched, guard=guard)
+
+    def store_pages(self, pages: Sequence[tuple[str, Any, dict | None]], *, now: datetime | None = None,
+                    guard: Callable[[Session], None] | None = None) -> StoreResult:
+        """Commit many (SOURCE_KEY, PAGE, CURSOR) at once, all or nothing, as if stored one after the other:
+        one query per kind of lookup, the posts in bulk, scored together, and one run of the case engine.
+
+        NOW (default: the newest fetch time among the pages) is when the cases are judged. Returns the totals
+        (`source_key` is the first page's).
+        """
+        result = StoreResult(pages[0][0] if pages else "")
+        if not pages:
+            return result
+        fetched = [as_utc(p.raw.fetched_at) for _, p, _ in pages if p.raw is not None and p.raw.fetched_at]
+        now = as_utc(now) or (max(fetched) if fetched else None) or utcnow()
         with session_scope(self.engine) as session:
             if guard is not None:
                 guard(session)
-            items = flatten_items(page.items)
-            result.seen_items = len(items)
-            # the original response is kept beside the records it brought; empty polls are only counted
-            raw_id = None
-            known = known_ids(session, items)
-            if page.raw is not None and len(known) < len({i.id for i in items}):
-                raw_id = store_raw(session, source_key, page.raw)
-                for extra in getattr(page, "extras", None) or []:
-                    store_raw(session, source_key, extra)
-            new_ids = upsert_items(session, items, raw_id, self.scorer, known)
+            flat = [flatten_items(page.items) for _, page, _ in pages]
+            seen = known_ids(session, [i for items in flat for i in items])
+            raws: list[tuple[str, Any]] = []
+            owner: list[int] = []  # for each page, the index of its raw response in RAWS (or -1)
+            fresh: list[list[Any]] = []
+            for (key, page, _), items in zip(pages, flat):
+                result.seen_items += len(items)
+                new = [i for i in dict((i.id, i) for i in items).values() if i.id not in seen]
+                seen.update(i.id for i in new)
+                fresh.append(new)
+                owner.append(-1)
+                if page.raw is not None and new:  # kept beside the records it brought; empty polls only counted
+                    owner[-1] = len(raws)
+                    raws.append((key, page.raw))
+                    raws.extend((key, extra) for extra in getattr(page, "extras", None) or [])
+            raw_ids = store_raws(session, raws) if raws else []
+            new_ids = insert_rows(session, [(i, raw_ids[o] if o >= 0 else None)
+                                            for new, o in zip(fresh, owner) for i in new], self.scorer)
             result.new_items = len(new_ids)
             if new_ids:
                 lock_cases(session)
-                new_posts = list(session.scalars(select(Post).where(Post.id.in_(new_ids))))
+                new_posts = [p for i in range(0, len(new_ids), 500)
+                             for p in session.scalars(select(Post).where(Post.id.in_(new_ids[i:i + 500])))]
                 result.cases_touched = process_items(session, new_posts, self.policy, now)
-            last_item_at = max((as_utc(i.created_at) for i in items), default=None)
-            requests = 1 + len(getattr(page, "extras", None) or [])
-            fresh = set(new_ids)
-            new_created = [as_utc(i.created_at) for i in items if i.id in fresh and i.created_at is not None]
-            advance_cursor(session, source_key, cursor if cursor is not None else page.cursor,
-                           now, result.new_items, requests if page.raw is not None else 0, last_item_at, new_created)
+            inserted = set(new_ids)
+            by_source = _by_source(pages, flat)
+            keys = sorted(by_source)
+            rows = {r.source_key: r for i in range(0, len(keys), 500)
+                    for r in session.scalars(select(PollCursor).where(PollCursor.source_key.in_(keys[i:i + 500])))}
+            for key, group in by_source.items():
+                items = [i for _, items in group for i in items]
+                last_page, last_cursor = group[-1][0]
+                cursor = last_cursor if last_cursor is not None else last_page.cursor
+                last_item_at = max((as_utc(i.created_at) for i in items), default=None)
+                requests = sum(1 + len(getattr(p, "extras", None) or []) for (p, _), _ in group if p.raw is not None)
+                new_created = [as_utc(i.created_at) for i in items if i.id in inserted and i.created_at is not None]
+                advance_cursor(session, key, cursor, now, len({i.id for i in items} & inserted), requests,
+                               last_item_at, new_created, row=rows.get(key) or new_cursor_row(session, key))
         return result
 
     def tick(self, now: datetime | None = None) -> int:

@@ -20,16 +20,14 @@ import email.utils
 import errno
 import json
 import logging
-import math
 import socket
 import struct
 import threading
-import zlib
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from . import render
+from . import payloads, render
 from .clock import CST, SimClock
 from .faults import FaultError, FaultRule, Faults
 from .ids import bid_to_mid
@@ -272,37 +270,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _timeline(self, path: str, qs: dict, fault: str | None) -> None:
         fake, sc = self.server.fake, self.server.fake.scenario
-        cid = self._arg(qs, "containerid")
-        uid = cid[6:]
-        now = fake.clock.now()
+        uid = self._arg(qs, "containerid")[6:]
         since = self._int_arg(qs, "since_id", 0)
         if uid not in sc.users or since is None:
             return self._json(EMPTY, fault=fault)
-        posts = [s for s in sc.timelines.get(uid, ()) if s.visible(now) and (not since or int(s.id) < since)]
-        page, more = posts[: fake.page_timeline], len(posts) > fake.page_timeline
-        cards = []
-        if not since:
-            pinned = sc.pinned.get(uid)
-            if pinned is not None and pinned.visible(now):
-                cards.append(self._card(pinned, uid, now))
-            if page:
-                cards.append({"card_type": 11, "card_group": [
-                    {"card_type": 10, "user": render.user_json(sc.users[uid], uid), "desc1": "关注了你"}],
-                    "itemid": f"1076031{uid}_recommend"})
-        cards += [self._card(s, uid, now) for s in page]
-        info = {"containerid": cid, "v_p": 42, "show_style": 1, "total": len(sc.timelines.get(uid, ())),
-                "autoLoadMoreIndex": 3}
-        if more and page:
-            info["since_id"] = int(page[-1].id)
-        self._json({"ok": 1, "data": {"cardlistInfo": info, "cards": cards,
-                                      "scheme": f"sinaweibo://cardlist?containerid={cid}", "showAppTips": 0}},
-                   fault=fault)
-
-    def _card(self, st: Status, lfid: str, now: datetime) -> dict:
-        sc = self.server.fake.scenario
-        return {"card_type": 9, "itemid": f"1076031{lfid}_-_{st.id}", "show_type": 0,
-                "scheme": f"https://m.weibo.cn/status/{st.bid}?mblogid={st.bid}&luicode=10000011&lfid=107603{lfid}",
-                "mblog": render.mblog(st, sc, now)}
+        self._json(payloads.timeline(sc, uid, fake.clock.now(), since, fake.page_timeline), fault=fault)
 
     def _profile(self, path: str, qs: dict, fault: str | None) -> None:
         fake, sc = self.server.fake, self.server.fake.scenario
@@ -339,19 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not items:
             return self._json(EMPTY, fault=fault)
         nxt = page + 1 if len(hits) > page * size and page < SEARCH_PAGE_CAP else None
-        cards: list[dict] = []
-        if page == 1:
-            cards.append({"card_type": 11, "card_group": [{"card_type": 4, "desc": f"“{q}”的实时微博"}],
-                          "itemid": "seqid:0"})
-        split = zlib.crc32(f"{q}|{page}".encode()) % (len(items) + 1)
-        flat = [self._card(s, "100103", now) for s in items[:split]]
-        nested = [self._card(s, "100103", now) for s in items[split:]]
-        cards += flat
-        if nested:
-            cards.append({"card_type": 11, "show_type": 1, "card_group": nested, "itemid": f"seqid:{page}"})
-        self._json({"ok": 1, "data": {"cardlistInfo": {"containerid": cid, "v_p": "42", "title_top": "实时",
-                                                       "page_size": size, "page": nxt, "total": len(hits)},
-                                      "cards": cards, "scheme": ""}}, fault=fault)
+        self._json(payloads.search(sc, cid, q, items, page, nxt, len(hits), size, now), fault=fault)
 
     def _visible_status(self, key: str) -> Status | None:
         fake, sc = self.server.fake, self.server.fake.scenario
@@ -369,17 +329,8 @@ class _Handler(BaseHTTPRequestHandler):
         max_id = self._int_arg(qs, "max_id", 0)
         if st is None or max_id is None:
             return self._json({"ok": 0, "msg": "微博不存在或暂无查看权限!"}, fault=fault)
-        now = fake.clock.now()
-        roots = [c for c in reversed(sc.root_comments.get(st.id, ())) if c.visible(now) and
-                 (not max_id or int(c.id) < max_id)]
-        page, more = roots[: fake.page_comments], len(roots) > fake.page_comments
-        total = sc.comment_count(st.id, now)
-        data = []
-        for i, c in enumerate(page):
-            replies = [r for r in sc.replies.get(c.id, ()) if r.visible(now)]
-            data.append(render.comment_json(c, sc, now, fake.comment_dates, replies, floor=len(roots) - i))
-        self._json({"ok": 1, "data": {"data": data, "total_number": total,
-                                      "max_id": int(page[-1].id) if more else 0, "max_id_type": 0}}, fault=fault)
+        self._json(payloads.hotflow(sc, st, fake.clock.now(), max_id, fake.page_comments, fake.comment_dates),
+                   fault=fault)
 
     def _reposts(self, path: str, qs: dict, fault: str | None) -> None:
         fake, sc = self.server.fake, self.server.fake.scenario
@@ -387,12 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
         page = self._int_arg(qs, "page", 1)
         if st is None or page is None:
             return self._json({"ok": 0, "msg": "微博不存在或暂无查看权限!"}, fault=fault)
-        now = fake.clock.now()
-        reps = [s for s in sc.reposts.get(st.id, ()) if s.visible(now)]
-        size = fake.page_reposts
-        items = reps[(max(page, 1) - 1) * size: max(page, 1) * size]
-        self._json({"ok": 1, "data": {"data": [render.mblog(s, sc, now) for s in items], "total_number": len(reps),
-                                      "hot_total_number": 0, "max": math.ceil(len(reps) / size)}}, fault=fault)
+        self._json(payloads.reposts(sc, st, fake.clock.now(), page, fake.page_reposts), fault=fault)
 
     def _extend(self, path: str, qs: dict, fault: str | None) -> None:
         fake, sc = self.server.fake, self.server.fake.scenario

@@ -79,12 +79,33 @@ def enqueue_for_event(session: Session, case: Case, event: CaseEvent, *, config:
     `config.office_levels`. An account without contacts gets one 'dead' row saying so, so the gap
     shows in the delivery log instead of passing silently (it is not counted as queued).
     """
-    level = event_level(event)
-    if level is None:
+    return enqueue_for_events(session, [(case, event)], config=config)
+
+
+def enqueue_for_events(session: Session, pairs: Iterable[tuple[Case, CaseEvent]], *,
+                       config: AlertsConfig | None = None) -> int:
+    """`enqueue_for_event` for many (case, event) pairs: accounts and posts read in one query each and
+    every alert row written in one statement per thousand rows; how many were queued."""
+    pairs = [(c, e) for c, e in pairs if event_level(e) is not None]
+    if not pairs:
         return 0
     cfg = config or _config_for_enqueue()
-    if case.id is None or event.id is None:
+    if any(c.id is None for c, _ in pairs):
         session.flush()
+    uids = sorted({c.account_uid for c, _ in pairs if c.account_uid})
+    post_ids = sorted({c.post_id for c, _ in pairs if c.post_id})
+    # read into the session (held here: its identity map keeps only weak references), so session.get finds them
+    held = [a for i in range(0, len(uids), 500) for a in session.scalars(select(Account).where(Account.uid.in_(uids[i:i + 500])))]
+    held += [p for i in range(0, len(post_ids), 500) for p in session.scalars(select(Post).where(Post.id.in_(post_ids[i:i + 500])))]
+    rows: list[dict[str, Any]] = []
+    for case, event in pairs:
+        rows.extend(_event_rows(session, case, event, event_level(event) or "", cfg))
+    del held
+    return insert_alerts(session, rows)
+
+
+def _event_rows(session: Session, case: Case, event: CaseEvent, level: str, cfg: AlertsConfig) -> list[dict[str, Any]]:
+    """The outbox rows of one level event: one per contact of the account (or a dead marker), office copies."""
     now = as_utc(event.at) or utcnow()
     facts = case_facts(session, case, event, cfg)
     account = session.get(Account, case.account_uid) if case.account_uid else None
@@ -106,7 +127,7 @@ def enqueue_for_event(session: Session, case: Case, event: CaseEvent, *, config:
             key = contact_key(contact)
             rows.append(_row(f"case:{case.id}:{level}:office:{key}", case.id, None, level, contact, key,
                              o_subject, o_text, now))
-    return insert_alerts(session, rows)
+    return rows
 
 
 def case_facts(session: Session, case: Case, event: CaseEvent | None, cfg: AlertsConfig) -> messages.CaseFacts:
@@ -230,30 +251,38 @@ def enqueue_test(session: Session, account: Account, now: datetime, config: Aler
     return list(session.scalars(select(Alert.id).where(Alert.dedupe_key.in_(keys)).order_by(Alert.id))) if keys else []
 
 
+_INSERTS: dict[str, Any] = {}
+
+
 def insert_alerts(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert rows, silently skipping dedupe keys that exist; how many were new (SQLite + PostgreSQL)."""
+    """Insert rows, silently skipping dedupe keys that exist; how many were new (SQLite + PostgreSQL).
+
+    One statement per thousand rows (a cached INSERT ... ON CONFLICT DO NOTHING RETURNING, sent as
+    many-values); RETURNING, not rowcount, since drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+    """
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
-    new = 0
-    for row in rows:
-        if dialect == "sqlite":
-            stmt = sqlite_insert(Alert.__table__).values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        elif dialect == "postgresql":
-            stmt = pg_insert(Alert.__table__).values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        else:  # any other database: a savepoint per row, a duplicate rolls back only itself
-            stmt = None
-        if stmt is not None:
-            # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING
-            added = len(session.execute(stmt.returning(Alert.__table__.c.id)).all())
-        else:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(Alert.__table__).values(**row))
-                added = 1
-            except IntegrityError:
-                added = 0
+    if dialect in ("sqlite", "postgresql"):
+        stmt = _INSERTS.get(dialect)
+        if stmt is None:
+            ins = sqlite_insert if dialect == "sqlite" else pg_insert
+            t = Alert.__table__
+            stmt = _INSERTS[dialect] = (ins(t).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                                        .returning(t.c.status))
+        # a key repeated within ROWS is inserted once (the first), as row-by-row inserts would
+        keys: set[str] = set()
+        unique = [r for r in rows if not (r["dedupe_key"] in keys or keys.add(r["dedupe_key"]))]
         # "queued" counts deliverable rows only: the no-contact marker is born dead
+        return sum(1 for status in session.connection().execute(stmt, unique).scalars() if status != "dead")
+    new = 0
+    for row in rows:  # any other database: a savepoint per row, a duplicate rolls back only itself
+        try:
+            with session.begin_nested():
+                session.execute(insert(Alert.__table__).values(**row))
+            added = 1
+        except IntegrityError:
+            added = 0
         if row["status"] != "dead":
             new += added
     return new
