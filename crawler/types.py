@@ -55,6 +55,7 @@ class RawResponse:
     body: bytes
     location: str = ""  # redirect target, for 3xx answers
     framed: bool = True  # False: no Content-Length/chunking, the body ended when the connection closed
+    gzipped: bytes | None = None  # the body gzip-compressed, when whoever read it did that already (import)
 
     def __repr__(self) -> str:  # bodies can be large; never dump them into logs
         return (f"RawResponse(url={self.url!r}, status={self.status}, content_type={self.content_type!r}, "

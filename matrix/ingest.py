@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import logging
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
@@ -60,13 +61,14 @@ def store_raw(session: Session, source_key: str, raw: Any) -> int:
 
 def store_raws(session: Session, raws: Sequence[tuple[str, Any]]) -> list[int]:
     """Keep the original responses gzip-compressed, in one round trip; returns their ids in order."""
-    rows = [RawResponse(
+    rows = [dict(
         source_key=key, url=str(raw.url), status=int(raw.status or 0), content_type=str(raw.content_type or "")[:128],
-        fetched_at=as_utc(raw.fetched_at) or utcnow(), encoding="gzip", body=gzip.compress(bytes(raw.body or b""), 6),
+        fetched_at=as_utc(raw.fetched_at) or utcnow(), encoding="gzip",
+        body=getattr(raw, "gzipped", None) or gzip.compress(bytes(raw.body or b""), 6),
     ) for key, raw in raws]
-    session.add_all(rows)
-    session.flush()
-    return [r.id for r in rows]
+    t = RawResponse.__table__
+    result = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
 
 
 def known_ids(session: Session, items: Sequence[Any]) -> set[str]:
@@ -110,6 +112,11 @@ def score_texts(scorer: Any, texts: Sequence[str]) -> list[tuple[Any, str]]:
 def insert_rows(session: Session, items: Sequence[tuple[Any, int | None]], scorer: Any) -> list[str]:
     """Score and insert (ITEM, RAW_ID) pairs, all in one statement per thousand rows; returns the ids inserted
     (an id a racing writer stored first is skipped, not doubled)."""
+    return [r["id"] for r in insert_items(session, items, scorer)]
+
+
+def insert_items(session: Session, items: Sequence[tuple[Any, int | None]], scorer: Any) -> list[dict[str, Any]]:
+    """`insert_rows`, returning the rows inserted (as written: scored, with their raw response's id)."""
     fresh = []
     for item, raw_id in items:
         row = {k: v for k, v in item.to_row().items() if k in POST_COLUMNS}
@@ -127,8 +134,9 @@ def insert_rows(session: Session, items: Sequence[tuple[Any, int | None]], score
     name = session.get_bind().dialect.name
     if name not in ("postgresql", "sqlite"):  # other engines: plain insert of what we did not see (single writer)
         session.execute(Post.__table__.insert(), fresh)
-        return [r["id"] for r in fresh]
-    return list(session.connection().execute(_insert_returning(name), fresh).scalars())
+        return fresh
+    inserted = set(session.connection().execute(_insert_returning(name), fresh).scalars())
+    return [r for r in fresh if r["id"] in inserted]
 
 
 def advance_cursor(session: Session, source_key: str, cursor: dict | None,
@@ -262,14 +270,15 @@ class Ingestor:
                     raws.append((key, page.raw))
                     raws.extend((key, extra) for extra in getattr(page, "extras", None) or [])
             raw_ids = store_raws(session, raws) if raws else []
-            new_ids = insert_rows(session, [(i, raw_ids[o] if o >= 0 else None)
-                                            for new, o in zip(fresh, owner) for i in new], self.scorer)
+            new_rows = insert_items(session, [(i, raw_ids[o] if o >= 0 else None)
+                                              for new, o in zip(fresh, owner) for i in new], self.scorer)
+            new_ids = [r["id"] for r in new_rows]
             result.new_items = len(new_ids)
             if new_ids:
                 lock_cases(session)
-                new_posts = [p for i in range(0, len(new_ids), 500)
-                             for p in session.scalars(select(Post).where(Post.id.in_(new_ids[i:i + 500])))]
-                result.cases_touched = process_items(session, new_posts, self.policy, now)
+                # the rows as written stand in for the posts (reading them back would cost more than storing)
+                result.cases_touched = process_items(session, [SimpleNamespace(**r) for r in new_rows],
+                                                     self.policy, now)
             inserted = set(new_ids)
             by_source = _by_source(pages, flat)
             keys = sorted(by_source)
