@@ -14,10 +14,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import String, or_, select, type_coerce
+from sqlalchemy import String, bindparam, inspect, or_, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from matrix import rollup
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
@@ -192,7 +194,7 @@ def _open_cases(session: Session, items: Sequence[Post], roster: Roster, policy:
     found: dict[str, int] = {}
     for chunk in _chunks(ids):
         found.update((p, c) for p, c in session.execute(select(Case.post_id, Case.id).where(Case.post_id.in_(chunk))))
-    fresh: list[tuple[Case, Post]] = []
+    fresh: list[tuple[dict[str, Any], Post]] = []
     for item in items:
         if item.id in found:
             continue
@@ -200,21 +202,24 @@ def _open_cases(session: Session, items: Sequence[Post], roster: Roster, policy:
         kind = item.post_kind or "其他"
         if kind not in policy.open_kinds:  # opened although tagged 表扬 (see opens_case): judge it as general
             kind = "其他"
-        fresh.append((Case(
+        fresh.append((dict(
             post_id=item.id, citizen_uid=item.user_id, citizen_name=item.screen_name or "",
             addressed_uids=addressed, account_uid=account, kind=kind, status=status,
             opened_at=item.created_at, sentiment_label=item.sentiment_label, policy_version=policy.version,
         ), item))
         found[item.id] = -1
     if fresh:
-        session.add_all([c for c, _ in fresh])
-        session.flush()
-        for c, p in fresh:
-            _add_event(session, c, "opened", p.created_at, policy, post_id=p.id, account_uid=c.account_uid,
-                       detail={"addressed": c.addressed_uids, "status": c.status})
+        # one statement for all (the session would send one INSERT per case to learn each id); evaluation reads
+        # the cases afresh by id
+        t = Case.__table__
+        ids = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True),
+                                           [row for row, _ in fresh]).scalars().all()
+        for case_id, (row, p) in zip(ids, fresh):
+            _add_event(session, SimpleNamespace(id=case_id, **row), "opened", p.created_at, policy, post_id=p.id,
+                       account_uid=row["account_uid"], detail={"addressed": row["addressed_uids"],
+                                                              "status": row["status"]})
+            found[p.id] = case_id
         _write_events(session)
-        for c, p in fresh:
-            found[p.id] = c.id
     return found
 
 
@@ -726,9 +731,45 @@ def evaluate(session: Session, policy: Any, now: datetime, case_ids: Sequence[in
         for case in batch:
             raised += _evaluate_one(session, case, policy, roster, threads, now, order)
             n += 1
+        _write_cases(session, batch)
         _enqueue(session, raised)
     session.flush()
     return n
+
+
+_EVALUATED = ("account_uid", "status", "forwarded_at", "first_response_at", "first_response_id", "last_response_at",
+              "last_citizen_at", "closed_at", "extension_working_days", "merged_into", "sentiment_label",
+              "first_response_calendar_minutes", "first_response_working_minutes", "response_clock_at",
+              "closure_clock_at", "forward_due", "first_response_due", "next_reply_due", "closure_due",
+              "provisional_dues", "pending_dues", "overdue", "overdue_since", "policy_version", "evaluated_at",
+              "overdue_level", "overdue_deadline")
+_UPDATE_EVALUATED: Any = None
+
+
+def _write_cases(session: Session, cases: Sequence[Case]) -> None:
+    """Write what evaluation changed on CASES in one executemany UPDATE (the ORM would send one statement per
+    shape of change), then tell the session those values are stored, so its flush does not send them again."""
+    global _UPDATE_EVALUATED
+    changed = []
+    for c in cases:
+        state = inspect(c)
+        if state.persistent and state.modified and any(state.attrs[k].history.has_changes() for k in _EVALUATED):
+            changed.append(c)
+    if not changed:
+        return
+    if _UPDATE_EVALUATED is None:
+        t = Case.__table__
+        _UPDATE_EVALUATED = t.update().where(t.c.id == bindparam("_id")).values(
+            {k: bindparam(k) for k in (*_EVALUATED, "updated_at")})
+    stamp = utcnow()
+    rows = []
+    for c in changed:
+        row = {k: getattr(c, k) for k in _EVALUATED}
+        rows.append({**row, "updated_at": stamp, "_id": c.id})
+        for k, v in row.items():
+            set_committed_value(c, k, v)
+        set_committed_value(c, "updated_at", stamp)
+    session.connection().execute(_UPDATE_EVALUATED, rows)
 
 
 def _evaluate_one(session: Session, case: Case, policy: Any, roster: Roster, threads: Threads, now: datetime,

@@ -107,6 +107,7 @@ class _Read:
     raw: Any = None
     warnings: list[str] = field(default_factory=list)
     failed: str | None = None
+    scored: dict[str, Any] = field(default_factory=dict)  # text -> (sentiment, kind), when read by the second process
 
 
 def _slim(item: Any) -> None:
@@ -133,21 +134,49 @@ def _read(path: Path, slim: bool = False) -> _Read:
     return _Read(path, parsed.kind, list(parsed.items), parsed.raw, list(parsed.warnings))
 
 
+_scorer: Any = None  # the model the second process scores with (inherited from this one at fork)
+
+
 def _read_chunk(paths: list[Path]) -> list[_Read]:
-    """Files read in the second process, their raw responses compressed there too (storing keeps them gzipped)."""
+    """Files read in the second process; their raw responses are compressed and their texts scored there too
+    (storing keeps the one and looks up the other)."""
+    from matrix.ingest import flatten_items, score_texts
+
     out = [_read(p, slim=True) for p in paths]
+    texts = list(dict.fromkeys(i.text or "" for r in out for i in flatten_items(r.items)))
+    scored = dict(zip(texts, score_texts(_scorer, texts))) if _scorer is not None and texts else {}
     for r in out:
         if r.raw is not None:
             r.raw.gzipped = gzip.compress(bytes(r.raw.body or b""), 6)
+        r.scored = {t: scored[t] for t in dict.fromkeys(i.text or "" for i in flatten_items(r.items)) if t in scored}
     return out
 
 
-def _reads(files: list[Path]) -> Iterator[_Read]:
-    """Each file read, in order: in a second process for big imports on a machine with more than one core."""
+class _Prescored:
+    """The ingestor's scorer, answering first from what the reading process scored already."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+        self.known: dict[str, Any] = {}
+
+    def analyse_many(self, texts: list[str]) -> list[Any]:
+        from matrix.ingest import score_texts
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if missing:
+            self.known.update(zip(missing, score_texts(self.scorer, missing)))
+        return [self.known[t] for t in texts]
+
+
+def _reads(files: list[Path], scorer: Any = None) -> Iterator[_Read]:
+    """Each file read, in order: in a second process for big imports on a machine with more than one core
+    (which also scores the texts with SCORER)."""
+    global _scorer
     if len(files) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
         for f in files:
             yield _read(f)
         return
+    _scorer = scorer
     chunks = [files[i:i + _CHUNK] for i in range(0, len(files), _CHUNK)]
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork")) as pool:
         pending: deque = deque()
@@ -172,6 +201,8 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
     from matrix.ingest import Ingestor
 
     ingestor = ingestor or Ingestor(engine, policy)
+    scorer = ingestor.scorer
+    prescored = _Prescored(scorer) if scorer is not None else None
     summary = ImportSummary(files=len(files))
     bar = None
     if progress:
@@ -185,7 +216,13 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
         nonlocal batch, batch_size
         if not batch:
             return
-        res = ingestor.store_pages(batch)
+        ingestor.scorer = prescored
+        try:
+            res = ingestor.store_pages(batch)
+        finally:
+            ingestor.scorer = scorer
+        if prescored is not None:
+            prescored.known.clear()  # memory stays flat: what a batch scored is not kept for the next
         summary.items += res.seen_items
         summary.new += res.new_items
         summary.cases_touched.update(res.cases_touched)
@@ -194,7 +231,7 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
 
     try:
-        for read in _reads(files):
+        for read in _reads(files, scorer):
             if bar is not None:
                 bar.update(1)
             f = read.path
@@ -206,6 +243,8 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             batch_size += len(read.items)
             summary.kinds[read.kind] = summary.kinds.get(read.kind, 0) + 1
             summary.warnings.extend(read.warnings)
+            if prescored is not None:
+                prescored.known.update(read.scored)
             if batch_size >= batch_items or len(batch) >= BATCH_FILES:
                 flush()
         flush()
