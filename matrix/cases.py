@@ -305,6 +305,11 @@ def _named_in(text: str, names: dict[str, Any], lengths: Sequence[int]) -> list[
     return out
 
 
+# what deriving a case's facts reads of a post: read as plain rows, not as session objects (a batch reads thousands)
+_THREAD_COLUMNS = (Post.id, Post.item_type, Post.user_id, Post.screen_name, Post.text, Post.mentions, Post.created_at,
+                   Post.parent_id, Post.reposted_id, Post.sentiment_label)
+
+
 @dataclass
 class Threads:
     """Everything `refresh_case` reads, for many cases at once: each case's post, its thread items in time
@@ -329,8 +334,9 @@ class Threads:
         post_ids = sorted(by_post)
         found: dict[int, dict[str, Post]] = {c.id: {} for c in cases}
         for chunk in _chunks(post_ids):
-            t.posts.update((p.id, p) for p in session.scalars(select(Post).where(Post.id.in_(chunk))))
-            rows = session.scalars(select(Post).where(or_(Post.parent_id.in_(chunk), Post.reposted_id.in_(chunk))))
+            t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
+            rows = session.execute(select(*_THREAD_COLUMNS)
+                                   .where(or_(Post.parent_id.in_(chunk), Post.reposted_id.in_(chunk))))
             for item in rows:
                 for key in {item.parent_id, item.reposted_id}:
                     for c in by_post.get(key, ()) if key else ():
@@ -357,7 +363,7 @@ class Threads:
                             c for c in by_name[name] if uid != c.citizen_uid and at >= as_utc(c.opened_at))
             ids = [pid for pid, cs in matched.items() if cs]
             for chunk in _chunks(ids):
-                for item in session.scalars(select(Post).where(Post.id.in_(chunk))):
+                for item in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))):
                     for c in matched[item.id]:
                         found[c.id][item.id] = item
         for cid, items in found.items():
@@ -753,8 +759,16 @@ def _write_cases(session: Session, cases: Sequence[Case]) -> None:
     changed = []
     for c in cases:
         state = inspect(c)
-        if state.persistent and state.modified and any(state.attrs[k].history.has_changes() for k in _EVALUATED):
+        if not (state.persistent and state.modified):
+            continue
+        # the values the session holds as stored, for the attributes set since (cheaper than attribute history)
+        before = state.committed_state
+        touched = [k for k in _EVALUATED if k in before]
+        if any(before[k] != state.dict.get(k) for k in touched):
             changed.append(c)
+        else:  # set to what they were: nothing to write, and nothing for the session to write either
+            for k in touched:
+                set_committed_value(c, k, state.dict.get(k))
     if not changed:
         return
     if _UPDATE_EVALUATED is None:

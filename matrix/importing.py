@@ -1,8 +1,10 @@
-"""`wzmon import`: saved responses from files, folders and globs into the database, one file at a time.
+"""`wzmon import`: saved responses from files, folders and globs into the database, at archive speed.
 
-Each file is parsed by `crawler.importer.parse_file` and stored through the same `Ingestor.store_page` the poller
-uses (items, the raw response, cases and deadlines in one transaction), so an archive gives the same cases as live
-polling. A file that cannot be read costs only itself; importing the same files again adds nothing.
+Each file is parsed by `crawler.importer.parse_file` (by a second process when there are many: it also scores the
+texts and compresses the raw responses) and stored through `Ingestor.store_pages`, the path the poller uses, in
+batches of about 2,000 items per transaction: items, raw responses, cases, deadlines, level events and alerts
+set-wise, giving the same cases as storing one page at a time (tests/ingest). Memory stays flat whatever the
+archive size. A file that cannot be read costs only itself; importing the same files again adds nothing.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import unquote
 
 from crawler.exceptions import WeiboError
 from crawler.types import Page
@@ -188,6 +191,38 @@ def _reads(files: list[Path], scorer: Any = None) -> Iterator[_Read]:
             yield from pending.popleft().result()
 
 
+def _store(ingestor: Any, batch: list[tuple[str, Page, None]], summary: ImportSummary) -> list[Any]:
+    """Store BATCH in one transaction; if the database refuses it, each file on its own, so one file the database
+    refuses (an id too long for the column, say) costs only itself and is named. When every file is refused the
+    problem is not the files: the first error is raised."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return [ingestor.store_pages(batch)]
+    except SQLAlchemyError as exc:
+        if len(batch) > 1:
+            out, refused = [], []
+            for page in batch:
+                try:
+                    out.append(ingestor.store_pages([page]))
+                except SQLAlchemyError as one:
+                    refused.append((page, one))
+            if len(refused) < len(batch):
+                for page, one in refused:
+                    summary.failed.append((_path_of(page[1]), f"the database refused it: {_first_line(one)}"))
+                return out
+        raise exc
+
+
+def _path_of(page: Page) -> str:
+    url = str(getattr(page.raw, "url", "") or "")
+    return unquote(url[7:]) if url.startswith("file://") else url
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+
+
 def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool = False,
                  ingestor: Any | None = None, batch_items: int = BATCH_ITEMS,
                  now: datetime | None = None) -> ImportSummary:
@@ -218,14 +253,15 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             return
         ingestor.scorer = prescored
         try:
-            res = ingestor.store_pages(batch)
+            results = _store(ingestor, batch, summary)
         finally:
             ingestor.scorer = scorer
         if prescored is not None:
             prescored.known.clear()  # memory stays flat: what a batch scored is not kept for the next
-        summary.items += res.seen_items
-        summary.new += res.new_items
-        summary.cases_touched.update(res.cases_touched)
+        for res in results:
+            summary.items += res.seen_items
+            summary.new += res.new_items
+            summary.cases_touched.update(res.cases_touched)
         batch, batch_size = [], 0
         if bar is not None:
             bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
