@@ -20,6 +20,7 @@ from crawler.store import decayed_rate
 from matrix import rollup
 from matrix.cases import process_items, sweep
 from matrix.db import session_scope
+from matrix.inspection import record_links
 from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
 from matrix.timeutil import as_utc, utcnow
 
@@ -143,6 +144,13 @@ def lock_cases(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CASES_LOCK})
 
 
+def member_uids(session: Session) -> set[str]:
+    """The roster's member accounts (whose own posts are inspected)."""
+    from matrix.models import Account
+
+    return set(session.scalars(select(Account.uid).where(Account.role != "coordinator")))
+
+
 def refresh_rollups(engine: Engine, calendar: Any = None) -> None:
     """Fold the days changed since the last tick into the board's rollups (its own short transaction),
     measuring lateness on CALENDAR (the clock's policy's; default: the shipped policy's).
@@ -210,6 +218,7 @@ class Ingestor:
                 lock_cases(session)
                 new_posts = list(session.scalars(select(Post).where(Post.id.in_(new_ids))))
                 result.cases_touched = process_items(session, new_posts, self.policy, now)
+                record_links(session, new_posts, member_uids(session))
             last_item_at = max((as_utc(i.created_at) for i in items), default=None)
             requests = 1 + len(getattr(page, "extras", None) or [])
             fresh = set(new_ids)
@@ -226,8 +235,22 @@ class Ingestor:
         with session_scope(self.engine) as session:
             lock_cases(session)
             changed = sweep(session, self.policy, as_utc(now) or utcnow()).changed
+        self.watch(now)
         refresh_rollups(self.engine, self.policy.calendar)
         return changed
+
+    def watch(self, now: datetime | None = None) -> int:
+        """The member accounts' silence (matrix.inspection): alerts once per level and episode; how many queued.
+
+        Its own transaction, so a problem here never costs the clock's work (logged, tried again next tick)."""
+        from matrix.inspection import watch_silence
+
+        try:
+            with session_scope(self.engine) as session:
+                return watch_silence(session, self.policy, as_utc(now) or utcnow())
+        except Exception as exc:  # noqa: BLE001 - the silence watch must not stop the SLA clock
+            log.warning("silence watch failed (tried again at the next tick): %s", exc)
+            return 0
 
     def record_health(self, state: str, source_key: str = "", message: str = "", http_status: int | None = None,
                       cooldown_until: datetime | None = None, detail: dict | None = None,
