@@ -100,6 +100,25 @@ def opens_case(item: Post, roster: Roster, policy: Any) -> bool:
     return item.sentiment_label not in (None, "positive")
 
 
+def comment_case_parent(session: Session, item: Post, roster: Roster, policy: Any) -> Post | None:
+    """The member's own post under which ITEM, a citizen's comment, asks, requests or complains, or None.
+
+    A request in the comments under a member's own post is owed an answer by that member just as a post naming
+    it is (policy `[inspection] comment_cases`, on by default): a citizen's top-level comment (not a reply, which
+    follows up on an existing exchange) whose kind opens cases — or, tagged 表扬, does not read positive."""
+    inspection = getattr(policy, "inspection", None)
+    if item.item_type != "comment" or not item.parent_id or item.reply_to_id or item.user_id in roster.by_uid:
+        return None
+    if inspection is None or not inspection.comment_cases:
+        return None
+    if (item.post_kind or "其他") not in policy.open_kinds and item.sentiment_label in (None, "positive"):
+        return None
+    parent = session.get(Post, item.parent_id)
+    if parent is None or parent.item_type not in ("post", "repost") or not roster.is_member(parent.user_id):
+        return None
+    return parent
+
+
 def initial_assignment(item: Post, roster: Roster) -> tuple[str | None, str, list[str]]:
     """(account, status, addressed uids): one member named → that member; else the coordinator routes."""
     addressed = [roster.by_name[n] for n in (item.mentions or []) if n in roster.by_name]
@@ -138,6 +157,10 @@ def process_items(session: Session, items: Sequence[Post], policy: Any, now: dat
             if case_id is not None:
                 touched.add(case_id)
             continue
+        parent = comment_case_parent(session, item, roster, policy)
+        if parent is not None:
+            touched.add(_open_comment_case(session, item, parent, policy))
+            continue
         touched.update(_cases_for_item(session, item, roster))
     if touched:
         evaluate(session, policy, now, case_ids=sorted(touched), roster=roster)
@@ -164,12 +187,48 @@ def _open_case(session: Session, item: Post, roster: Roster, policy: Any) -> int
     return case.id
 
 
+def _open_comment_case(session: Session, item: Post, parent: Post, policy: Any) -> int:
+    """A case for a citizen's request in the comments under PARENT, a member's own post: that member owes it."""
+    existing = session.scalar(select(Case.id).where(Case.post_id == item.id))
+    if existing is not None:
+        return existing
+    kind = item.post_kind or "其他"
+    if kind not in policy.open_kinds:
+        kind = "其他"
+    case = Case(
+        post_id=item.id, citizen_uid=item.user_id, citizen_name=item.screen_name or "",
+        addressed_uids=[parent.user_id], account_uid=parent.user_id, kind=kind, status="open",
+        opened_at=item.created_at, sentiment_label=item.sentiment_label, policy_version=policy.version,
+        origin="comment",
+    )
+    session.add(case)
+    session.flush()
+    session.add(_event(case, "opened", item.created_at, policy, post_id=item.id, account_uid=parent.user_id,
+                       detail={"addressed": [parent.user_id], "status": "open", "origin": "comment",
+                               "under": parent.id}))
+    return case.id
+
+
 def _cases_for_item(session: Session, item: Post, roster: Roster) -> set[int]:
     """Cases whose thread ITEM belongs to: under the case post, a repost of it, or a member post naming the citizen."""
     keys = [k for k in (item.parent_id, item.reposted_id) if k]
     found: set[int] = set()
     if keys:
         found.update(session.scalars(select(Case.id).where(Case.post_id.in_(keys))))
+    if item.item_type == "comment" and item.parent_id:
+        # comment cases: a reply to the citizen's comment, a member's comment naming the citizen under the same
+        # post, or the citizen's own reply there (a follow-up)
+        if item.reply_to_id:
+            found.update(session.scalars(select(Case.id).where(Case.post_id == item.reply_to_id)))
+        under = select(Post.id).where(Post.parent_id == item.parent_id, Post.item_type == "comment")
+        conds = [Case.citizen_name.in_(list(item.mentions or []))] if roster.is_member(item.user_id) or \
+            roster.is_coordinator(item.user_id) else []
+        if item.reply_to_id and item.user_id not in roster.by_uid:
+            conds.append(Case.citizen_uid == item.user_id)
+        for cond in conds:
+            found.update(session.scalars(
+                select(Case.id).where(Case.origin == "comment", Case.post_id.in_(under), cond,
+                                      Case.opened_at <= item.created_at)))
     if item.item_type == "post" and roster.is_member(item.user_id) and item.mentions:
         rows = session.scalars(
             select(Case.id)
@@ -212,6 +271,8 @@ def _is_response(item: Post) -> bool:
 
 
 def _thread_items(session: Session, case: Case, account_uids: set[str]) -> list[Post]:
+    if getattr(case, "origin", "mention") == "comment":
+        return _comment_thread_items(session, case, account_uids)
     conds = [Post.parent_id == case.post_id, Post.reposted_id == case.post_id]
     if case.citizen_name and account_uids:
         conds.append(
@@ -221,12 +282,30 @@ def _thread_items(session: Session, case: Case, account_uids: set[str]) -> list[
     return list(session.scalars(select(Post).where(or_(*conds)).order_by(Post.created_at, Post.id)))
 
 
+def _comment_thread_items(session: Session, case: Case, account_uids: set[str]) -> list[Post]:
+    """The exchange around a comment case: replies to the citizen's comment (reply_id), the matrix accounts'
+    comments under the same post naming the citizen, and the citizen's own later replies there (follow-ups)."""
+    parent_id = session.scalar(select(Post.parent_id).where(Post.id == case.post_id))
+    conds = [(Post.reply_to_id == case.post_id) & (Post.item_type == "comment")]
+    if parent_id:
+        same = (Post.parent_id == parent_id) & (Post.item_type == "comment") & (Post.created_at >= case.opened_at) \
+            & (Post.id != case.post_id)
+        if case.citizen_name and account_uids:
+            conds.append(same & Post.user_id.in_(account_uids) & Post.text.contains("@" + case.citizen_name))
+        if case.citizen_uid:
+            conds.append(same & (Post.user_id == case.citizen_uid) & Post.reply_to_id.is_not(None))
+    return list(session.scalars(select(Post).where(or_(*conds)).order_by(Post.created_at, Post.id)))
+
+
 def derive_facts(case: Case, post: Post | None, items: Sequence[Post], office: Sequence[CaseEvent],
                  roster: Roster, policy: Any) -> Facts:
     """Replay the thread and the office's events in time order."""
-    initial_account, initial_status, _ = (
-        initial_assignment(post, roster) if post is not None else (case.account_uid, case.status, [])
-    )
+    if getattr(case, "origin", "mention") == "comment":  # the member under whose post the citizen asked
+        initial_account, initial_status = (list(case.addressed_uids or []) or [case.account_uid])[0], "open"
+    else:
+        initial_account, initial_status, _ = (
+            initial_assignment(post, roster) if post is not None else (case.account_uid, case.status, [])
+        )
     f = Facts(account_uid=initial_account, status=initial_status)
     opened = as_utc(case.opened_at)
     f.clock_start = opened if initial_status == "open" else None

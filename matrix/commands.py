@@ -16,7 +16,7 @@ from matrix.output import write_rows
 from matrix.timeutil import as_utc, utcnow
 
 CASE_COLUMNS = (
-    "case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at", "first_response_at",
+    "case_id", "post_id", "account_uid", "kind", "origin", "status", "opened_at", "forwarded_at", "first_response_at",
     "closed_at", "first_response_due", "closure_due", "first_response_working_minutes", "overdue",
     "overdue_level", "policy_version", "provisional", "pending",
 )
@@ -217,11 +217,13 @@ def recompute_cmd(ctx: click.Context, policy_path: str | None, now_text: str | N
 @click.option("--status", multiple=True, help="Only these statuses (open, responded, closed, awaiting_forward ...).")
 @click.option("--overdue", "only_overdue", is_flag=True, help="Only cases overdue now.")
 @click.option("--account", multiple=True, help="Only cases of this account (uid or screen name).")
+@click.option("--origin", type=click.Choice(["mention", "comment"]),
+              help="Only cases opened from posts @-mentioning an account, or from comments under members' own posts.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--limit", type=int, default=None, help="At most this many rows (newest first).")
 @click.pass_context
 def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, account: tuple[str, ...],
-              fmt: str, limit: int | None) -> None:
+              origin: str | None, fmt: str, limit: int | None) -> None:
     """List cases with their deadlines and whether they are overdue.
 
     \b
@@ -237,6 +239,8 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
             q = q.where(Case.status.in_(status))
         if only_overdue:
             q = q.where(Case.overdue.is_(True))
+        if origin:
+            q = q.where(Case.origin == origin)
         if account:
             uids = set(s.scalars(select(Account.uid).where(
                 Account.uid.in_(account) | Account.screen_name.in_([a.lstrip("@") for a in account]))))
@@ -249,7 +253,7 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
             q = q.limit(limit)
         rows = [case_row(c) for c in s.scalars(q)]
     if fmt == "table":
-        cols = ["case_id", "account_uid", "kind", "status", "opened_at", "first_response_due", "overdue", "overdue_level",
+        cols = ["case_id", "account_uid", "kind", "origin", "status", "opened_at", "first_response_due", "overdue", "overdue_level",
                 "provisional", "pending"]
         write_rows(rows, cols, "table")
         click.echo(f"{len(rows)} case(s)", err=True)
@@ -259,7 +263,8 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
 
 def case_row(c) -> dict:  # noqa: ANN001 - Case
     return {
-        "case_id": c.id, "post_id": c.post_id, "account_uid": c.account_uid, "kind": c.kind, "status": c.status,
+        "case_id": c.id, "post_id": c.post_id, "account_uid": c.account_uid, "kind": c.kind,
+        "origin": c.origin or "mention", "status": c.status,
         "opened_at": c.opened_at, "forwarded_at": c.forwarded_at, "first_response_at": c.first_response_at,
         "closed_at": c.closed_at, "first_response_due": c.first_response_due, "closure_due": c.closure_due,
         "first_response_working_minutes": c.first_response_working_minutes, "overdue": bool(c.overdue),

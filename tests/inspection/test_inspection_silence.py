@@ -187,3 +187,19 @@ def test_member_scope(engine, policy):
         rep = inspect_month(s, policy, "2026-11", NOW, account_uids=[A])
         none = inspect_month(s, policy, "2026-11", NOW, account_uids=[])
     assert [r.account_uid for r in rep.rows] == [A] and none.rows == []
+
+
+def test_weekly_tongbao_counts_silent_accounts(engine, policy):
+    from matrix.report import build_report, render_markdown as tongbao, week_period
+
+    with session_scope(engine) as s:
+        w48 = build_report(s, week_period("2026-W48"), now=NOW, policy=policy)
+        w49 = build_report(s, week_period("2026-W49"), now=NOW, policy=policy)
+    # W48 (23-29 Nov): A had not posted since 24 Oct; B posted on 22 Nov; D on 18 Nov (14 days end on 2 Dec)
+    assert [r[0] for r in w48.silent] == [A]
+    # W49 up to NOW: D passed 14 days on 2 Dec; A was still silent in the first hours of 30 Nov; E never posted
+    assert {r[0] for r in w49.silent} == {A, D, E}
+    md = tongbao(w49, week_period("2026-W49"))
+    part = md.split("## 账号更新情况")[1].split("##")[0]
+    assert "@银川水务" in part and "@银川文旅" in part and "@银川教育" not in part and "/inspection" in part
+    assert "本期成员账号均在2周内有信息更新" not in part
