@@ -105,13 +105,15 @@ def comment_case_parent(session: Session, item: Post, roster: Roster, policy: An
 
     A request in the comments under a member's own post is owed an answer by that member just as a post naming
     it is (policy `[inspection] comment_cases`, on by default): a citizen's top-level comment (not a reply, which
-    follows up on an existing exchange) whose kind opens cases — or, tagged 表扬, does not read positive."""
+    follows up on an existing exchange) whose kind asks, requests or complains (`comment_kinds`, by default 投诉
+    咨询 求助 建议: the chat and thanks under a post are not requests) and opens cases under the policy."""
     inspection = getattr(policy, "inspection", None)
     if item.item_type != "comment" or not item.parent_id or item.reply_to_id or item.user_id in roster.by_uid:
         return None
     if inspection is None or not inspection.comment_cases:
         return None
-    if (item.post_kind or "其他") not in policy.open_kinds and item.sentiment_label in (None, "positive"):
+    kind = item.post_kind or "其他"
+    if kind not in inspection.comment_kinds or kind not in policy.open_kinds:
         return None
     parent = session.get(Post, item.parent_id)
     if parent is None or parent.item_type not in ("post", "repost") or not roster.is_member(parent.user_id):

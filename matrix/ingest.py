@@ -86,6 +86,7 @@ def upsert_items(session: Session, items: Sequence[Any], raw_id: int | None, sco
     for item in items:
         row = {k: v for k, v in item.to_row().items() if k in POST_COLUMNS}
         row["raw_id"] = raw_id
+        row.setdefault("is_pinned", False)  # comments have none; one insert needs the same keys in every row
         rows.append(row)
     if not rows:
         return []

@@ -139,6 +139,26 @@ def last_own_posts(session: Session, uids: Sequence[str], before: datetime) -> d
     return out
 
 
+def coverage_start(session: Session, uids: Sequence[str]) -> dict[str, datetime]:
+    """Since when each account's own posts are known without gaps: its oldest post that is not pinned.
+
+    A timeline lists a pinned post first and then the newest posts; the first read of an account therefore
+    vouches for the time from the oldest of those to now, not for the weeks between a pinned post and them.
+    The poller's walks are contiguous from there on. An account seen only with pinned posts: its oldest one."""
+    if not uids:
+        return {}
+    rows = session.execute(
+        select(Post.user_id, Post.is_pinned, func.min(Post.created_at))
+        .where(Post.user_id.in_(list(uids)), Post.item_type.in_(OWN_ITEM_TYPES))
+        .group_by(Post.user_id, Post.is_pinned)
+    )
+    regular: dict[str, datetime] = {}
+    pinned: dict[str, datetime] = {}
+    for uid, is_pinned, at in rows:
+        (pinned if is_pinned else regular)[uid] = as_utc(at)
+    return {**pinned, **regular}
+
+
 def silence_now(session: Session, policy: Any, now: datetime, account_uids: Scope = None) -> list[Silence]:
     """Every member account's silence at NOW, longest first (accounts never seen posting, then the rest)."""
     now = as_utc(now)
@@ -235,6 +255,7 @@ def silence_in_period(session: Session, policy: Any, start: datetime, end: datet
     start, end = as_utc(start), as_utc(end)
     members = _members(session, account_uids)
     uids = [a.uid for a in members]
+    coverage = coverage_start(session, uids)
     before = last_own_posts(session, uids, start)
     times: dict[str, list[datetime]] = {u: [] for u in uids}
     if uids:
@@ -250,7 +271,12 @@ def silence_in_period(session: Session, policy: Any, start: datetime, end: datet
     out: dict[str, MonthSilence] = {}
     for a in members:
         warn_limit, breach_limit = rules.silence_limits(a.category)
+        known = coverage.get(a.uid)
         posts = ([before[a.uid][0]] if a.uid in before else []) + times[a.uid]
+        posts = [p for p in posts if known is None or p >= known]  # before what was seen whole, nothing is known
+        if not posts and known is not None and known >= end:
+            out[a.uid] = MonthSilence(None, None, None, False, None, False)  # first seen only after the period
+            continue
         if not posts:
             seen = polled.get(a.uid)
             no_posts = seen is not None and seen < end
@@ -601,7 +627,7 @@ def silence_table(session: Session, now: datetime, account_uids: Scope = None, p
 
 __all__ = [
     "InspectionError", "InspectionReport", "InspectionRow", "Silence", "MonthSilence", "CommentCounts",
-    "silence_now", "watch_silence", "silence_in_period", "links_in", "record_links", "links_due",
+    "silence_now", "watch_silence", "silence_in_period", "coverage_start", "links_in", "record_links", "links_due",
     "store_link_result", "dead_links", "link_summary", "comment_case_counts", "month_period", "inspect_month",
     "render_markdown", "render_csv", "write_report", "inspection_table", "silence_table",
 ]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -132,6 +133,9 @@ class Post(Base):
     sentiment_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     post_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
     raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_responses.id"), nullable=True)
+    # pinned to the top of its author's timeline (0009): shown above newer posts, so a first read of a timeline
+    # does not vouch for the time between a pinned post and the oldest other post it shows (matrix.inspection)
+    is_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_posts_dash_created", "created_at", "user_id", "sentiment_label"),)
 

@@ -174,6 +174,8 @@ DEFAULT_SILENCE_WARNING = Limit(10, "days", "calendar")  # warn four days before
 DEFAULT_SILENCE_BREACH = Limit(14, "days", "calendar")  # "前2周内无信息更新"
 DEFAULT_COMMENT_WINDOW = Limit(7, "days", "calendar")  # comments of member posts younger than this are read
 DEFAULT_LINK_INTERVAL = Limit(1, "days", "calendar")  # each link checked at most once a day
+# comments that ask, request or complain open cases; chat and thanks under a post do not
+DEFAULT_COMMENT_KINDS = ("投诉", "咨询", "求助", "建议")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ class InspectionRules:
     silence_breach: Limit = DEFAULT_SILENCE_BREACH
     category_silence: tuple[tuple[str, Limit, Limit], ...] = ()
     comment_cases: bool = True
+    comment_kinds: tuple[str, ...] = DEFAULT_COMMENT_KINDS
     comment_window: Limit = DEFAULT_COMMENT_WINDOW
     link_check_interval: Limit = DEFAULT_LINK_INTERVAL
     rule: str = SILENCE_RULE
@@ -510,7 +513,7 @@ class Policy:
         """[inspection]: silence_warning, silence_breach (calendar or working days), comment_cases (true/false),
         comment_window, link_check_interval, and [inspection.categories."<category>"] silence limits."""
         path = ("inspection",)
-        r.table(ins, path, ("silence_warning", "silence_breach", "comment_cases", "comment_window",
+        r.table(ins, path, ("silence_warning", "silence_breach", "comment_cases", "comment_kinds", "comment_window",
                             "link_check_interval", "categories"))
 
         def limit(body: dict, where: tuple, key: str, default: Limit) -> Limit:
@@ -540,8 +543,12 @@ class Policy:
         switch = ins.get("comment_cases", True)
         if not isinstance(switch, bool):
             raise r.error((*path, "comment_cases"), f"expected true or false, got {_type(switch)}")
+        kinds = r.string_list(ins, path, "comment_kinds", list(DEFAULT_COMMENT_KINDS))
+        for k in kinds:
+            if k not in KINDS:
+                raise r.error((*path, "comment_kinds"), f"unknown post kind {k!r} (known: {', '.join(KINDS)})")
         return InspectionRules(silence_warning=warning, silence_breach=breach, category_silence=tuple(per_cat),
-                               comment_cases=switch,
+                               comment_cases=switch, comment_kinds=tuple(kinds),
                                comment_window=limit(ins, path, "comment_window", DEFAULT_COMMENT_WINDOW),
                                link_check_interval=limit(ins, path, "link_check_interval", DEFAULT_LINK_INTERVAL))
 
@@ -906,6 +913,7 @@ class Policy:
                 "category_silence": {c: {"silence_warning": str(w), "silence_breach": str(b)}
                                      for c, w, b in self.inspection.category_silence},
                 "comment_cases": self.inspection.comment_cases,
+                "comment_kinds": list(self.inspection.comment_kinds),
                 "comment_window": str(self.inspection.comment_window),
                 "link_check_interval": str(self.inspection.link_check_interval),
                 "rule": self.inspection.rule,

@@ -101,7 +101,7 @@ class DbPollStore:
         policy's `[inspection] comment_window`, while comment cases are switched on."""
         from matrix.models import Post
 
-        rules = getattr(self.ingestor.policy, "inspection", None)
+        rules = getattr(getattr(self.ingestor, "policy", None), "inspection", None)
         if rules is None or not rules.comment_cases:
             return []
         members = [a.uid for a in accounts if a.role != "coordinator"]

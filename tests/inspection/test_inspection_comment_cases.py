@@ -69,11 +69,12 @@ def test_request_in_comments_opens_a_case_and_the_reply_answers_it(engine, polic
         item("5200000000000011", "7001", "市民甲", "comment", t, "请问我们小区什么时候开始供暖？", parent=OWN, post_kind="咨询"),
         item("5200000000000012", "7002", "市民乙", "comment", t, "辛苦了，点赞", parent=OWN, post_kind="表扬",
              sentiment="positive"),
+        item("5200000000000015", "7004", "市民丁", "comment", t, "沙发", parent=OWN, post_kind="其他"),
         item("5200000000000013", "7003", "市民丙", "comment", t, "暖气不热，投诉！", parent=OWN, post_kind="投诉",
              sentiment="negative", reply_to="5200000000000011"),  # a reply to another comment: not a new request
     ], t)
     c = cases(engine)
-    assert set(c) == {"5200000000000011"}, "only the citizen's own top-level request opens a case"
+    assert set(c) == {"5200000000000011"}, "only a citizen's own top-level request opens a case (not chat or thanks)"
     case = c["5200000000000011"]
     assert (case.origin, case.account_uid, case.status, case.kind) == ("comment", MEMBER, "open", "咨询")
     # the same clocks as any case: first response by close of business on the next working day (Tuesday 17:30)

@@ -4,7 +4,8 @@ Revision ID: 0009
 Revises: 0008
 
 `cases.origin` says where a case came from: 'mention' (a citizen's post naming an account, every case so far)
-or 'comment' (a citizen's request in the comments under a member's own post). `link_checks` holds one row per
+or 'comment' (a citizen's request in the comments under a member's own post). `posts.is_pinned` marks a post
+pinned to the top of its author's timeline. `link_checks` holds one row per
 link seen in a member's own posts: the post and account it was first seen in, when it was last checked (at most
 once a day) and what the check found.
 """
@@ -19,6 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("cases", sa.Column("origin", sa.String(length=16), nullable=False, server_default="mention"))
+    op.add_column("posts", sa.Column("is_pinned", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "link_checks",
         sa.Column("url", sa.String(length=1024), nullable=False),
@@ -44,3 +46,5 @@ def downgrade() -> None:
     op.drop_table("link_checks")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("origin")
+    with op.batch_alter_table("posts") as batch:
+        batch.drop_column("is_pinned")
