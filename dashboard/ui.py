@@ -60,7 +60,7 @@ def minutes(value: float | None) -> str:
 
 
 def local_text(value: Any) -> str:
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+    if value is None or value is pd.NaT or (not isinstance(value, datetime) and pd.isna(value)):
         return ""
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:

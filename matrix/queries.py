@@ -858,4 +858,7 @@ def link_counts(session: Session, account_uids: Scope = None) -> dict[str, int]:
 
 def inspection_rules(session: Session) -> dict[str, Any]:
     """The silence limits and the rule they apply (for the page's caption)."""
-    return _board_policy().describe()["inspection"]
+    from matrix.inspection import zh_limit
+
+    out = _board_policy().describe()["inspection"]
+    return {**out, "silence_warning_zh": zh_limit(out["silence_warning"]), "silence_breach_zh": zh_limit(out["silence_breach"])}

@@ -16,7 +16,7 @@ LEVEL = {"": "正常", "warning": "预警", "breach": "超过2周未更新", "no
 scope = ui.scope()
 st.title("账号巡检")
 rules = data.q("inspection_rules")
-st.caption(f"依据：{rules['rule']}。本办规则：{rules['silence_warning']} 未更新预警，{rules['silence_breach']} 未更新视为"
+st.caption(f"依据：{rules['rule']}。本办规则：连续{rules['silence_warning_zh']}未更新预警，{rules['silence_breach_zh']}未更新视为"
            "“2周内无信息更新”（单项否决）。")
 now = data.q("data_now")
 

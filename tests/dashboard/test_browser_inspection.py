@@ -70,7 +70,8 @@ def open_inspection(pg, base: str, user: str) -> str:  # noqa: ANN001
     sign_in(pg, base, user, "/inspection")
     pg.wait_for_function("() => [...document.querySelectorAll('h1')].some(h => h.innerText.includes('账号巡检'))")
     idle(pg)
-    assert not pg.locator("[data-testid='stException']").count()
+    errors = pg.locator("[data-testid='stException']")
+    assert not errors.count(), errors.first.inner_text()
     return pg.locator("body").inner_text()
 
 
