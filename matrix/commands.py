@@ -16,9 +16,9 @@ from matrix.output import write_rows
 from matrix.timeutil import as_utc, utcnow
 
 CASE_COLUMNS = (
-    "case_id", "post_id", "account_uid", "kind", "origin", "status", "opened_at", "forwarded_at", "first_response_at",
+    "case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at", "first_response_at",
     "closed_at", "first_response_due", "closure_due", "first_response_working_minutes", "overdue",
-    "overdue_level", "policy_version", "provisional", "pending",
+    "overdue_level", "policy_version", "provisional", "pending", "origin",
 )
 
 
@@ -180,6 +180,13 @@ def policy_check(file: str | None) -> None:
         rows.append({"kind": kind, "opens case": kind in policy.open_kinds,
                      **{k: str(getattr(lim, k) or "none") for k in ("forward", "first_response", "next_reply", "closure")}})
     write_rows(rows, ["kind", "opens case", "forward", "first_response", "next_reply", "closure"], "table")
+    ins = policy.inspection
+    click.echo(f"inspection: warn after {ins.silence_warning} without an own post, breach after {ins.silence_breach} "
+               f"({ins.rule}); comment cases {'on' if ins.comment_cases else 'off'} "
+               f"({' '.join(ins.comment_kinds)}; comments read for {ins.comment_window}); "
+               f"links checked at most every {ins.link_check_interval}")
+    for cat, warning, breach in ins.category_silence:
+        click.echo(f"  category {cat}: warn after {warning}, breach after {breach}")
     year = utcnow().year
     missing = [y for y in (year, year + 1) if not policy.calendar.covers(y)]
     if missing:

@@ -159,3 +159,16 @@ def test_poller_checks_links_once_a_day_within_its_budget(world, site, nobody):
     assert all(d["dead_since"] == T for d in dead), "dead since its first failed check"
     assert [(r.account_uid, r.dead_links) for r in rep.rows] == [(MEMBER, 3)]
     assert len(rep.links) == 3
+
+
+def test_one_leased_poller_checks_the_links(world):
+    """With several `wzmon run` pollers on one database, the holder of the `task:link-check` lease checks links."""
+    from matrix.leases import LeaseManager
+    from matrix.pollstore import LeasedPollStore
+
+    policy = load_policy()
+    first = LeasedPollStore(Ingestor(world, policy, scorer=None), LeaseManager(world, "poller-a", 120))
+    second = LeasedPollStore(Ingestor(world, policy, scorer=None), LeaseManager(world, "poller-b", 120))
+    assert len(first.links_due(T)) == 6
+    assert second.links_due(T) == [], "the lease is held by the first poller"
+    assert len(first.links_due(T)) == 6, "and kept by it"
