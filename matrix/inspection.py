@@ -21,7 +21,7 @@ import csv
 import io
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -446,7 +446,7 @@ class InspectionRow:
     verdict: str  # 单项否决 | 关注 | 正常 | 未采集
 
 
-CSV_FIELDS = [f for f in InspectionRow.__dataclass_fields__]  # noqa: SLF001 - dataclass fields, in order
+CSV_FIELDS = [f.name for f in fields(InspectionRow)]
 
 
 @dataclass
@@ -604,30 +604,9 @@ def write_report(rep: InspectionReport, out_dir: Path) -> list[Path]:
     return [md, cs]
 
 
-def inspection_table(session: Session, month: str, now: datetime, account_uids: Scope = None,
-                     policy: Any = None) -> list[dict[str, Any]]:
-    """The month's rows as dicts (the board's 账号巡检 page)."""
-    if policy is None:
-        from matrix.policy import load_policy
-        import os
-
-        policy = load_policy(os.environ.get("WZMON_POLICY") or None)
-    return [asdict(r) for r in inspect_month(session, policy, month, now, account_uids).rows]
-
-
-def silence_table(session: Session, now: datetime, account_uids: Scope = None, policy: Any = None) -> list[dict[str, Any]]:
-    """Every member's silence now, as dicts (the board)."""
-    if policy is None:
-        from matrix.policy import load_policy
-        import os
-
-        policy = load_policy(os.environ.get("WZMON_POLICY") or None)
-    return [s.as_dict() for s in silence_now(session, policy, now, account_uids)]
-
-
 __all__ = [
     "InspectionError", "InspectionReport", "InspectionRow", "Silence", "MonthSilence", "CommentCounts",
     "silence_now", "watch_silence", "silence_in_period", "coverage_start", "links_in", "record_links", "links_due",
     "store_link_result", "dead_links", "link_summary", "comment_case_counts", "month_period", "inspect_month",
-    "render_markdown", "render_csv", "write_report", "inspection_table", "silence_table",
+    "render_markdown", "render_csv", "write_report", "zh_limit",
 ]

@@ -15,7 +15,7 @@ from inspection_world import A, B, C, CONTACTS, CST, D, E, F, NAMES, NOW, OWN_PO
 from matrix.alerts.config import AlertsConfig
 from matrix.db import open_db, session_scope
 from matrix.inspection import inspect_month, render_csv, render_markdown, silence_in_period, silence_now, watch_silence
-from matrix.models import Alert, Post
+from matrix.models import Account, Alert, Post
 from matrix.policy import PolicyError, load_policy
 
 OFFICE = ({"channel": "email", "address": "duban@example.gov.cn"},)
@@ -86,7 +86,7 @@ def test_alerts_once_per_level_and_episode(engine, policy):
 
 def test_member_without_contacts_is_marked_dead(engine, policy):
     with session_scope(engine) as s:
-        for a in s.scalars(select(__import__("matrix.models", fromlist=["Account"]).Account)):
+        for a in s.scalars(select(Account)):
             if a.uid == D:
                 a.contacts = []
     with session_scope(engine) as s:
