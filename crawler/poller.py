@@ -15,7 +15,7 @@ import logging
 import math
 import statistics
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
 
@@ -353,6 +353,7 @@ class PollReport:
     errors: dict[str, str] = field(default_factory=dict)
     causes: dict[str, str] = field(default_factory=dict)  # source -> cause of its error (see error_cause)
     stopped: str | None = None  # "blocked" | "login_required" | None
+    links_checked: int = 0  # links in members' posts checked in this pass (crawler.linkcheck)
 
 
 SITE_WIDE = (BlockedError, LoginRequiredError)
@@ -387,8 +388,9 @@ class Poller:
     def __init__(self, client, store: PollStore, budget: RequestBudget | None = None, *,
                  scheduler: Scheduler | None = None, backoff: Backoff | None = None,
                  now: Callable[[], datetime] | None = None, requests_per_pass: int | None = None,
-                 max_pages_per_source: int = 5) -> None:
+                 max_pages_per_source: int = 5, link_checker=None) -> None:  # noqa: ANN001 - LinkChecker
         self.client = client
+        self.link_checker = link_checker
         self.store = store
         self.budget = budget or client.budget
         self.scheduler = scheduler or PriorityScheduler()
@@ -482,6 +484,8 @@ class Poller:
                 self._source_failure(source.key, exc)
             finally:
                 report.requests += self.client.requests - before
+        if report.stopped is None and not self._unreachable(report):
+            self._check_links(report, limit - report.requests)
         self.passes += 1
         if report.stopped is None and report.polled and self._site_state != "ok":
             self._site_state = "ok"
@@ -491,6 +495,25 @@ class Poller:
                  report.requests, report.new_items, len(report.errors),
                  f", stopped: {report.stopped}" if report.stopped else "")
         return report
+
+    def _check_links(self, report: PollReport, left: int) -> None:
+        """Spend what the pass has left of its requests on the links the store says are due (the store decides
+        how often a link is checked; each check is one HEAD and at most one GET, each within the budget)."""
+        due = getattr(self.store, "links_due", None)
+        if self.link_checker is None or due is None or left <= 0:
+            return
+        for url in due(self._now(), left):
+            if left <= 0:
+                break
+            try:
+                result = self.link_checker.check(url)
+            except Exception:  # noqa: BLE001 - one link's trouble must not stop the pass
+                log.exception("checking link %s failed", url)
+                continue
+            self.store.commit_link(replace(result, checked_at=self._now()))  # the poller's clock, like its pages
+            report.links_checked += 1
+            report.requests += result.requests
+            left -= result.requests
 
     def _site_refusal(self, key: str, exc: WeiboError) -> None:
         retry_after = getattr(exc, "retry_after", None)

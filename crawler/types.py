@@ -227,6 +227,7 @@ class Post:
             "comments_count": self.comments_count,
             "attitudes_count": self.attitudes_count,
             "source_url": self.source_url,
+            "is_pinned": bool(self.is_pinned),
         }
 
 

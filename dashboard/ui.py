@@ -18,7 +18,8 @@ STATUS_ZH = {
     "awaiting_forward": "待转办", "open": "待首复", "responded": "已回复", "closed": "已办结",
     "invalid": "无效诉求", "merged": "已合并",
 }
-LEVEL_ZH = {"": "", "warning": "预警", "overdue": "超期", "催办": "催办", "通报": "通报"}
+LEVEL_ZH = {"": "", "warning": "预警", "overdue": "超期", "催办": "催办", "通报": "通报",
+            "silence_warning": "更新预警", "silence_breach": "单项否决风险"}  # the last two: 账号巡检 alerts
 SOURCE_ZH = {"case": "案件原帖", "comment": "评论/转发"}
 HEALTH_ZH = {
     "ok": "正常", "blocked": "被限制", "login_required": "需要登录", "empty": "空结果", "malformed": "格式异常",
@@ -60,7 +61,7 @@ def minutes(value: float | None) -> str:
 
 
 def local_text(value: Any) -> str:
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+    if value is None or value is pd.NaT or (not isinstance(value, datetime) and pd.isna(value)):
         return ""
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:

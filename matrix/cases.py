@@ -102,6 +102,27 @@ def opens_case(item: Post, roster: Roster, policy: Any) -> bool:
     return item.sentiment_label not in (None, "positive")
 
 
+def comment_case_parent(session: Session, item: Post, roster: Roster, policy: Any) -> Post | None:
+    """The member's own post under which ITEM, a citizen's comment, asks, requests or complains, or None.
+
+    A request in the comments under a member's own post is owed an answer by that member just as a post naming
+    it is (policy `[inspection] comment_cases`, on by default): a citizen's top-level comment (not a reply, which
+    follows up on an existing exchange) whose kind asks, requests or complains (`comment_kinds`, by default 投诉
+    咨询 求助 建议: the chat and thanks under a post are not requests) and opens cases under the policy."""
+    inspection = getattr(policy, "inspection", None)
+    if item.item_type != "comment" or not item.parent_id or item.reply_to_id or item.user_id in roster.by_uid:
+        return None
+    if inspection is None or not inspection.comment_cases:
+        return None
+    kind = item.post_kind or "其他"
+    if kind not in inspection.comment_kinds or kind not in policy.open_kinds:
+        return None
+    parent = session.get(Post, item.parent_id)
+    if parent is None or parent.item_type not in ("post", "repost") or not roster.is_member(parent.user_id):
+        return None
+    return parent
+
+
 def initial_assignment(item: Post, roster: Roster) -> tuple[str | None, str, list[str]]:
     """(account, status, addressed uids): one member named → that member; else the coordinator routes."""
     addressed = [roster.by_name[n] for n in (item.mentions or []) if n in roster.by_name]
@@ -182,7 +203,10 @@ def process_items(session: Session, items: Sequence[Post], policy: Any, now: dat
     openers = [i for i in ordered if opens_case(i, roster, policy)]
     touched = set(_open_cases(session, openers, roster, policy).values())
     opener_ids = {i.id for i in openers}
-    touched.update(_cases_for_items(session, [i for i in ordered if i.id not in opener_ids], roster))
+    rest = [i for i in ordered if i.id not in opener_ids]
+    parents = _comment_case_parents(session, rest, roster, policy)
+    touched.update(_open_comment_cases(session, [i for i in rest if i.id in parents], parents, policy).values())
+    touched.update(_cases_for_items(session, [i for i in rest if i.id not in parents], roster))
     if touched:
         evaluate(session, policy, now, case_ids=sorted(touched), roster=roster)
     return touched
@@ -194,7 +218,7 @@ def _open_cases(session: Session, items: Sequence[Post], roster: Roster, policy:
     found: dict[str, int] = {}
     for chunk in _chunks(ids):
         found.update((p, c) for p, c in session.execute(select(Case.post_id, Case.id).where(Case.post_id.in_(chunk))))
-    fresh: list[tuple[dict[str, Any], Post]] = []
+    specs: list[tuple[dict[str, Any], Post, dict]] = []
     for item in items:
         if item.id in found:
             continue
@@ -202,24 +226,76 @@ def _open_cases(session: Session, items: Sequence[Post], roster: Roster, policy:
         kind = item.post_kind or "其他"
         if kind not in policy.open_kinds:  # opened although tagged 表扬 (see opens_case): judge it as general
             kind = "其他"
-        fresh.append((dict(
+        specs.append((dict(
             post_id=item.id, citizen_uid=item.user_id, citizen_name=item.screen_name or "",
             addressed_uids=addressed, account_uid=account, kind=kind, status=status,
             opened_at=item.created_at, sentiment_label=item.sentiment_label, policy_version=policy.version,
-        ), item))
+        ), item, {"addressed": addressed, "status": status}))
         found[item.id] = -1
-    if fresh:
-        # one statement for all (the session would send one INSERT per case to learn each id); evaluation reads
-        # the cases afresh by id
-        t = Case.__table__
-        ids = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True),
-                                           [row for row, _ in fresh]).scalars().all()
-        for case_id, (row, p) in zip(ids, fresh):
-            _add_event(session, SimpleNamespace(id=case_id, **row), "opened", p.created_at, policy, post_id=p.id,
-                       account_uid=row["account_uid"], detail={"addressed": row["addressed_uids"],
-                                                              "status": row["status"]})
-            found[p.id] = case_id
-        _write_events(session)
+    found.update(_insert_cases(session, specs, policy))
+    return found
+
+
+def _insert_cases(session: Session, specs: Sequence[tuple[dict[str, Any], Post, dict]], policy: Any) -> dict[str, int]:
+    """Insert the cases (ROW, opening POST, DETAIL of its `opened` event) in one statement (the session would send
+    one INSERT per case to learn each id) and queue their `opened` events; {post id: case id}. Evaluation reads
+    the cases afresh by id."""
+    if not specs:
+        return {}
+    t = Case.__table__
+    ids = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True),
+                                       [row for row, _, _ in specs]).scalars().all()
+    out = {}
+    for case_id, (row, p, detail) in zip(ids, specs):
+        _add_event(session, SimpleNamespace(id=case_id, **row), "opened", p.created_at, policy, post_id=p.id,
+                   account_uid=row["account_uid"], detail=detail)
+        out[p.id] = case_id
+    _write_events(session)
+    return out
+
+
+def _comment_case_parents(session: Session, items: Sequence[Post], roster: Roster, policy: Any) -> dict[str, Any]:
+    """`comment_case_parent` for many items: {comment id: the member's post it asks under}, one query."""
+    inspection = getattr(policy, "inspection", None)
+    if inspection is None or not inspection.comment_cases:
+        return {}
+    cands = [i for i in items if i.item_type == "comment" and i.parent_id and not i.reply_to_id
+             and i.user_id not in roster.by_uid and (i.post_kind or "其他") in inspection.comment_kinds
+             and (i.post_kind or "其他") in policy.open_kinds]
+    parents: dict[str, Any] = {}
+    for chunk in _chunks(sorted({i.parent_id for i in cands})):
+        parents.update((p.id, p) for p in session.execute(
+            select(Post.id, Post.item_type, Post.user_id).where(Post.id.in_(chunk))))
+    out = {}
+    for i in cands:
+        parent = parents.get(i.parent_id)
+        if parent is not None and parent.item_type in ("post", "repost") and roster.is_member(parent.user_id):
+            out[i.id] = parent
+    return out
+
+
+def _open_comment_cases(session: Session, items: Sequence[Post], parents: dict[str, Any],
+                        policy: Any) -> dict[str, int]:
+    """Cases for citizens' requests in the comments under members' own posts (PARENTS): that member owes each."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(dict.fromkeys(i.id for i in items))):
+        found.update((p, c) for p, c in session.execute(select(Case.post_id, Case.id).where(Case.post_id.in_(chunk))))
+    specs: list[tuple[dict[str, Any], Post, dict]] = []
+    for item in items:
+        if item.id in found:
+            continue
+        parent = parents[item.id]
+        kind = item.post_kind or "其他"
+        if kind not in policy.open_kinds:
+            kind = "其他"
+        specs.append((dict(
+            post_id=item.id, citizen_uid=item.user_id, citizen_name=item.screen_name or "",
+            addressed_uids=[parent.user_id], account_uid=parent.user_id, kind=kind, status="open",
+            opened_at=item.created_at, sentiment_label=item.sentiment_label, policy_version=policy.version,
+            origin="comment",
+        ), item, {"addressed": [parent.user_id], "status": "open", "origin": "comment", "under": parent.id}))
+        found[item.id] = -1
+    found.update(_insert_cases(session, specs, policy))
     return found
 
 
@@ -230,6 +306,34 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[list[Any]]:
         yield values[i:i + size]
 
 
+def _comment_cases_for_items(session: Session, items: Sequence[Post], roster: Roster) -> set[int]:
+    """Comment cases ITEMS join: a reply to the citizen's comment, a matrix account's comment naming the citizen
+    under the same post, or the citizen's own reply there (a follow-up); one query per kind of lookup."""
+    comments = [i for i in items if i.item_type == "comment" and i.parent_id]
+    found: set[int] = set()
+    replies = sorted({i.reply_to_id for i in comments if i.reply_to_id})
+    for chunk in _chunks(replies):
+        found.update(session.scalars(select(Case.id).where(Case.post_id.in_(chunk))))
+    asking = [i for i in comments if ((roster.is_member(i.user_id) or roster.is_coordinator(i.user_id)) and i.mentions)
+              or (i.reply_to_id and i.user_id not in roster.by_uid)]
+    under: dict[str, list[tuple[int, str, str | None, datetime]]] = {}
+    for chunk in _chunks(sorted({i.parent_id for i in asking})):
+        rows = session.execute(
+            select(Post.parent_id, Case.id, Case.citizen_name, Case.citizen_uid, Case.opened_at)
+            .join(Post, Post.id == Case.post_id)
+            .where(Case.origin == "comment", Post.parent_id.in_(chunk), Post.item_type == "comment"))
+        for parent_id, cid, name, uid, opened in rows:
+            under.setdefault(parent_id, []).append((cid, name, uid, as_utc(opened)))
+    for i in asking:
+        at = as_utc(i.created_at)
+        named = set(i.mentions or []) if roster.is_member(i.user_id) or roster.is_coordinator(i.user_id) else set()
+        own = i.user_id if i.reply_to_id and i.user_id not in roster.by_uid else None
+        for cid, name, uid, opened in under.get(i.parent_id, ()):
+            if opened <= at and (name in named or (own is not None and uid == own)):
+                found.add(cid)
+    return found
+
+
 def _cases_for_items(session: Session, items: Sequence[Post], roster: Roster) -> set[int]:
     """Cases whose thread ITEMS join: under the case post, a repost of it, or a member post naming the citizen
     (the latest open case of that member and citizen opened before the post)."""
@@ -237,6 +341,7 @@ def _cases_for_items(session: Session, items: Sequence[Post], roster: Roster) ->
     found: set[int] = set()
     for chunk in _chunks(sorted(keys)):
         found.update(session.scalars(select(Case.id).where(Case.post_id.in_(chunk))))
+    found.update(_comment_cases_for_items(session, items, roster))
     naming = [i for i in items if i.item_type == "post" and roster.is_member(i.user_id) and i.mentions]
     if naming:
         pairs = {(i.user_id, n) for i in naming for n in i.mentions}
@@ -331,8 +436,15 @@ class Threads:
             t.items[c.id] = []
             t.office[c.id] = []
             t.seen[c.id] = set()
-        post_ids = sorted(by_post)
         found: dict[int, dict[str, Post]] = {c.id: {} for c in cases}
+        members = set(roster.by_uid)
+        for c in cases:  # comment cases: their own exchange (fewer; read case by case)
+            if getattr(c, "origin", "mention") == "comment":
+                del by_post[c.post_id]
+                found[c.id] = {i.id: i for i in _comment_thread_items(session, c, members - {c.citizen_uid or ""})}
+        post_ids = sorted(by_post)
+        for chunk in _chunks(sorted({c.post_id for c in cases} - set(post_ids))):  # the comment cases' own posts
+            t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
         for chunk in _chunks(post_ids):
             t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
             rows = session.execute(select(*_THREAD_COLUMNS)
@@ -342,8 +454,8 @@ class Threads:
                     for c in by_post.get(key, ()) if key else ():
                         found[c.id][item.id] = item
         # a member's post naming the citizen ("@name", exact): narrowed in SQL, decided here
-        members = set(roster.by_uid)
-        named = [c for c in cases if c.citizen_name and members - {c.citizen_uid or ""}]
+        named = [c for c in cases if c.citizen_name and members - {c.citizen_uid or ""}
+                 and getattr(c, "origin", "mention") != "comment"]
         by_name: dict[str, list[Case]] = {}
         for c in named:
             by_name.setdefault(c.citizen_name, []).append(c)
@@ -381,12 +493,30 @@ class Threads:
         return t
 
 
+def _comment_thread_items(session: Session, case: Case, account_uids: set[str]) -> list[Post]:
+    """The exchange around a comment case: replies to the citizen's comment (reply_id), the matrix accounts'
+    comments under the same post naming the citizen, and the citizen's own later replies there (follow-ups)."""
+    parent_id = session.scalar(select(Post.parent_id).where(Post.id == case.post_id))
+    conds = [(Post.reply_to_id == case.post_id) & (Post.item_type == "comment")]
+    if parent_id:
+        same = (Post.parent_id == parent_id) & (Post.item_type == "comment") & (Post.created_at >= case.opened_at) \
+            & (Post.id != case.post_id)
+        if case.citizen_name and account_uids:
+            conds.append(same & Post.user_id.in_(account_uids) & Post.text.contains("@" + case.citizen_name))
+        if case.citizen_uid:
+            conds.append(same & (Post.user_id == case.citizen_uid) & Post.reply_to_id.is_not(None))
+    return list(session.scalars(select(Post).where(or_(*conds)).order_by(Post.created_at, Post.id)))
+
+
 def derive_facts(case: Case, post: Post | None, items: Sequence[Post], office: Sequence[CaseEvent],
                  roster: Roster, policy: Any) -> Facts:
     """Replay the thread and the office's events in time order."""
-    initial_account, initial_status, _ = (
-        initial_assignment(post, roster) if post is not None else (case.account_uid, case.status, [])
-    )
+    if getattr(case, "origin", "mention") == "comment":  # the member under whose post the citizen asked
+        initial_account, initial_status = (list(case.addressed_uids or []) or [case.account_uid])[0], "open"
+    else:
+        initial_account, initial_status, _ = (
+            initial_assignment(post, roster) if post is not None else (case.account_uid, case.status, [])
+        )
     f = Facts(account_uid=initial_account, status=initial_status)
     opened = as_utc(case.opened_at)
     f.clock_start = opened if initial_status == "open" else None

@@ -48,7 +48,7 @@ def _when(text: str | None, what: str) -> datetime | None:
 # ----------------------------------------------------------------------------------------- report
 
 
-@click.command("report")
+@click.group("report", invoke_without_command=True)
 @click.option("--week", metavar="YYYY-Www", help="ISO week (Monday to Sunday, Beijing time), e.g. 2026-W47.")
 @click.option("--since", metavar="DATE", help="Start date (YYYY-MM-DD, or a date and time), Beijing time.")
 @click.option("--until", metavar="DATE", help="End date, included when a bare date (YYYY-MM-DD).")
@@ -66,12 +66,15 @@ def report_cmd(ctx: click.Context, week: str | None, since: str | None, until: s
                to_stdout: bool) -> None:
     """Write the 通报 for a week or a period: Markdown (to publish) and CSV (the ranking numbers).
 
-    Without --week or --since/--until: the last full week.
+    Without --week or --since/--until: the last full week. `wzmon report inspect` writes the monthly
+    inspection of the member accounts instead.
 
     \b
     Example:
       wzmon report --week 2026-W47 --out reports/
     """
+    if ctx.invoked_subcommand is not None:
+        return
     if week and (since or until):
         raise click.ClickException("give either --week or --since/--until, not both")
     if bool(since) != bool(until):
@@ -98,6 +101,68 @@ def report_cmd(ctx: click.Context, week: str | None, since: str | None, until: s
         raise click.ClickException(f"cannot write the report into {out_dir}: {exc.strerror or exc}") from exc
     t = data.total
     click.echo(f"{period.title}: {t.cases} cases, {len(data.ranks)} accounts, {t.overdue_count} late")
+    for p in paths:
+        click.echo(str(p))
+
+
+@report_cmd.command("inspect")
+@click.option("--month", metavar="YYYY-MM", help="The month to inspect, Beijing time (default: the current month).")
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write inspection-<month>.md and .csv into.")
+@click.option("--as-of", "as_of", metavar="DATETIME",
+              help="Judge as of this time (default: now); a month not over yet counts up to it.")
+@click.option("--account", "accounts", multiple=True, metavar="NAME",
+              help="Only this member account (screen name or uid; repeat for more).")
+@click.option("--policy", "policy_path", envvar="WZMON_POLICY", help=POLICY_HELP)
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the Markdown instead of writing files.")
+@click.pass_context
+def report_inspect_cmd(ctx: click.Context, month: str | None, out_dir: str, as_of: str | None,
+                       accounts: tuple[str, ...], policy_path: str | None, to_stdout: bool) -> None:
+    """Inspect the member accounts the way the national 政务新媒体 check does (国办秘函〔2019〕19号).
+
+    Per member account: days since its last own post and whether it went without an update for longer
+    than the policy's limit (two weeks: 单项否决) in the month, requests in the comments under its posts
+    answered on time, and dead links in its posts. Accounts failing the silence rule are named first.
+    Writes a 通报-style Markdown and a CSV.
+
+    \b
+    Example:
+      wzmon report inspect --month 2026-11 --out reports/
+    """
+    from matrix.inspection import InspectionError, inspect_month, render_markdown as inspect_md, write_report as write_inspection
+
+    now = _when(as_of, "--as-of") or utcnow()
+    policy = _policy(policy_path)
+    engine = _engine(ctx)
+    with session_scope(engine) as session:
+        scope = None
+        if accounts:
+            roster = {a.screen_name: a.uid for a in session.scalars(select(Account))}
+            uids = set(roster.values())
+            scope = []
+            for name in accounts:
+                uid = roster.get(name) or (name if name in uids else None)
+                if uid is None:
+                    raise click.ClickException(f"no account {name} in the roster (see `wzmon accounts list`)")
+                scope.append(uid)
+        try:
+            rep = inspect_month(session, policy, month or f"{now.astimezone(SHANGHAI):%Y-%m}", now, scope)
+        except InspectionError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if to_stdout:
+        click.echo(inspect_md(rep))
+        return
+    try:
+        paths = write_inspection(rep, Path(out_dir))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report into {out_dir}: {exc.strerror or exc}") from exc
+    vetoed = [r for r in rep.rows if r.verdict == "单项否决"]
+    click.echo(f"{rep.month}: {len(rep.rows)} member accounts, {len(vetoed)} without an update for over "
+               f"{rep.breach_limit} (单项否决)" + (": " + ", ".join("@" + r.screen_name for r in vetoed) if vetoed else ""))
+    for r in rep.rows:
+        days = "—" if r.days_since_last_post is None else f"{r.days_since_last_post:g}"
+        click.echo(f"  {r.verdict:<4}  @{r.screen_name}  {days} days since its last post; comment cases "
+                   f"{r.comment_on_time}/{r.comment_cases} on time; dead links {r.dead_links}")
     for p in paths:
         click.echo(str(p))
 

@@ -18,7 +18,7 @@ from matrix.timeutil import as_utc, utcnow
 CASE_COLUMNS = (
     "case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at", "first_response_at",
     "closed_at", "first_response_due", "closure_due", "first_response_working_minutes", "overdue",
-    "overdue_level", "policy_version", "provisional", "pending",
+    "overdue_level", "policy_version", "provisional", "pending", "origin",
 )
 
 
@@ -180,6 +180,13 @@ def policy_check(file: str | None) -> None:
         rows.append({"kind": kind, "opens case": kind in policy.open_kinds,
                      **{k: str(getattr(lim, k) or "none") for k in ("forward", "first_response", "next_reply", "closure")}})
     write_rows(rows, ["kind", "opens case", "forward", "first_response", "next_reply", "closure"], "table")
+    ins = policy.inspection
+    click.echo(f"inspection: warn after {ins.silence_warning} without an own post, breach after {ins.silence_breach} "
+               f"({ins.rule}); comment cases {'on' if ins.comment_cases else 'off'} "
+               f"({' '.join(ins.comment_kinds)}; comments read for {ins.comment_window}); "
+               f"links checked at most every {ins.link_check_interval}")
+    for cat, warning, breach in ins.category_silence:
+        click.echo(f"  category {cat}: warn after {warning}, breach after {breach}")
     year = utcnow().year
     missing = [y for y in (year, year + 1) if not policy.calendar.covers(y)]
     if missing:
@@ -217,11 +224,13 @@ def recompute_cmd(ctx: click.Context, policy_path: str | None, now_text: str | N
 @click.option("--status", multiple=True, help="Only these statuses (open, responded, closed, awaiting_forward ...).")
 @click.option("--overdue", "only_overdue", is_flag=True, help="Only cases overdue now.")
 @click.option("--account", multiple=True, help="Only cases of this account (uid or screen name).")
+@click.option("--origin", type=click.Choice(["mention", "comment"]),
+              help="Only cases opened from posts @-mentioning an account, or from comments under members' own posts.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--limit", type=int, default=None, help="At most this many rows (newest first).")
 @click.pass_context
 def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, account: tuple[str, ...],
-              fmt: str, limit: int | None) -> None:
+              origin: str | None, fmt: str, limit: int | None) -> None:
     """List cases with their deadlines and whether they are overdue.
 
     \b
@@ -237,6 +246,8 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
             q = q.where(Case.status.in_(status))
         if only_overdue:
             q = q.where(Case.overdue.is_(True))
+        if origin:
+            q = q.where(Case.origin == origin)
         if account:
             uids = set(s.scalars(select(Account.uid).where(
                 Account.uid.in_(account) | Account.screen_name.in_([a.lstrip("@") for a in account]))))
@@ -249,7 +260,7 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
             q = q.limit(limit)
         rows = [case_row(c) for c in s.scalars(q)]
     if fmt == "table":
-        cols = ["case_id", "account_uid", "kind", "status", "opened_at", "first_response_due", "overdue", "overdue_level",
+        cols = ["case_id", "account_uid", "kind", "origin", "status", "opened_at", "first_response_due", "overdue", "overdue_level",
                 "provisional", "pending"]
         write_rows(rows, cols, "table")
         click.echo(f"{len(rows)} case(s)", err=True)
@@ -259,7 +270,8 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
 
 def case_row(c) -> dict:  # noqa: ANN001 - Case
     return {
-        "case_id": c.id, "post_id": c.post_id, "account_uid": c.account_uid, "kind": c.kind, "status": c.status,
+        "case_id": c.id, "post_id": c.post_id, "account_uid": c.account_uid, "kind": c.kind,
+        "origin": c.origin or "mention", "status": c.status,
         "opened_at": c.opened_at, "forwarded_at": c.forwarded_at, "first_response_at": c.first_response_at,
         "closed_at": c.closed_at, "first_response_due": c.first_response_due, "closure_due": c.closure_due,
         "first_response_working_minutes": c.first_response_working_minutes, "overdue": bool(c.overdue),

@@ -140,7 +140,7 @@ def summarize(engine, scenario: Scenario, policy, echo=click.echo) -> int:  # no
         overdue = [c for c in cases if c.overdue]
         expected = unanswered_past_due(scenario, {c.post_id: c for c in cases}, policy)
     truth = Counter(r["intent"] for r in scenario.truth if r["intent"] != "own")
-    shown = {c.post_id for c in overdue}
+    shown = {c.post_id for c in overdue if c.origin != "comment"}  # comment cases: see summarize_inspection
     echo("")
     echo(f"Scenario: {sum(truth.values())} citizen threads " + ", ".join(f"{k} {v}" for k, v in sorted(truth.items())))
     echo(f"Cases: {len(cases)} (" + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) + f"); overdue now: {len(overdue)}")
@@ -151,7 +151,33 @@ def summarize(engine, scenario: Scenario, policy, echo=click.echo) -> int:  # no
              "level": c.overdue_level, "since": c.overdue_since} for c in overdue[:15]]
     if rows:
         write_rows(rows, ["case", "account", "kind", "status", "level", "since"], "table")
+    summarize_inspection(engine, scenario, policy, echo)
     return len(overdue)
+
+
+def summarize_inspection(engine, scenario: Scenario, policy, echo=click.echo) -> None:  # noqa: ANN001
+    """What the inspection found (matrix.inspection) next to what the scenario did: the silent members, and the
+    citizens' requests in the comments under members' own posts."""
+    from matrix.inspection import silence_now
+
+    with session_scope(engine) as s:
+        silence = silence_now(s, policy, scenario.end)
+        comment_cases = {c.post_id: c for c in s.scalars(select(Case).where(Case.origin == "comment"))}
+    breached = [x for x in silence if x.level == "breach"]
+    echo("")
+    meant = ", ".join(f"@{x['screen_name']} (last post {local(datetime.fromisoformat(x['last_post_at'])):%m-%d})"
+                      for x in scenario.silent) or "none"
+    echo(f"Silence: the scenario silenced {meant}; wzmon finds {len(breached)} member(s) past "
+         f"{policy.inspection.silence_breach}: " + (", ".join(f"@{x.screen_name} {x.days_silent:g} days"
+                                                             for x in breached) or "none"))
+    truth = scenario.comment_truth
+    opened = [r for r in truth if r["comment_id"] in comment_cases]
+    answered = [r for r in opened if comment_cases[r["comment_id"]].first_response_at is not None]
+    late = sum(1 for c in comment_cases.values() if c.overdue)
+    echo(f"Comment requests: {len(truth)} in the comments under members' posts "
+         f"({', '.join(f'{k} {v}' for k, v in sorted(Counter(r['intent'] for r in truth).items()))}); "
+         f"{len(opened)} opened as cases, {len(answered)} answered, {late} overdue now"
+         + (f"; {len(comment_cases) - len(opened)} other comment case(s)" if len(comment_cases) > len(opened) else ""))
 
 
 def start_dashboard(url: str, port: int, host: str) -> subprocess.Popen:
@@ -188,7 +214,10 @@ def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo
     url = ctx.obj["db"]
     policy = load_policy_or_fail(policy_path)
     end = utcnow().astimezone(SHANGHAI).replace(second=0, microsecond=0)
-    scenario = Scenario(seed=seed, accounts=accounts, days=days, end=end, history_days=2)
+    # one member falls silent past the two weeks of 国办秘函〔2019〕19号, and citizens ask in the comments under
+    # half of the members' own posts (see matrix.inspection)
+    scenario = Scenario(seed=seed, accounts=accounts, days=days, end=end, history_days=2, silent_members=1,
+                        comment_requests=0.5)
     coordinator = next(a.uid for a in scenario.accounts if a.role == "coordinator")
     _prepare_database(url, coordinator)
     server = play(url, scenario, play_seconds=play_seconds, policy=policy, weibo_port=weibo_port)

@@ -21,6 +21,7 @@ from crawler.store import decayed_rate
 from matrix import rollup
 from matrix.cases import process_items, sweep
 from matrix.db import session_scope
+from matrix.inspection import record_links
 from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
 from matrix.timeutil import as_utc, utcnow
 
@@ -121,6 +122,7 @@ def insert_items(session: Session, items: Sequence[tuple[Any, int | None]], scor
     for item, raw_id in items:
         row = {k: v for k, v in item.to_row().items() if k in POST_COLUMNS}
         row["raw_id"] = raw_id
+        row.setdefault("is_pinned", False)  # comments have none; one insert needs the same keys in every row
         fresh.append(row)
     if not fresh:
         return []
@@ -187,6 +189,13 @@ def lock_cases(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CASES_LOCK})
+
+
+def member_uids(session: Session) -> set[str]:
+    """The roster's member accounts (whose own posts are inspected)."""
+    from matrix.models import Account
+
+    return set(session.scalars(select(Account.uid).where(Account.role != "coordinator")))
 
 
 def refresh_rollups(engine: Engine, calendar: Any = None) -> None:
@@ -277,8 +286,9 @@ class Ingestor:
             if new_ids:
                 lock_cases(session)
                 # the rows as written stand in for the posts (reading them back would cost more than storing)
-                result.cases_touched = process_items(session, [SimpleNamespace(**r) for r in new_rows],
-                                                     self.policy, now)
+                new_posts = [SimpleNamespace(**r) for r in new_rows]
+                result.cases_touched = process_items(session, new_posts, self.policy, now)
+                record_links(session, new_posts, member_uids(session))
             inserted = set(new_ids)
             by_source = _by_source(pages, flat)
             keys = sorted(by_source)
@@ -303,8 +313,22 @@ class Ingestor:
         with session_scope(self.engine) as session:
             lock_cases(session)
             changed = sweep(session, self.policy, as_utc(now) or utcnow()).changed
+        self.watch(now)
         refresh_rollups(self.engine, self.policy.calendar)
         return changed
+
+    def watch(self, now: datetime | None = None) -> int:
+        """The member accounts' silence (matrix.inspection): alerts once per level and episode; how many queued.
+
+        Its own transaction, so a problem here never costs the clock's work (logged, tried again next tick)."""
+        from matrix.inspection import watch_silence
+
+        try:
+            with session_scope(self.engine) as session:
+                return watch_silence(session, self.policy, as_utc(now) or utcnow())
+        except Exception as exc:  # noqa: BLE001 - the silence watch must not stop the SLA clock
+            log.warning("silence watch failed (tried again at the next tick): %s", exc)
+            return 0
 
     def record_health(self, state: str, source_key: str = "", message: str = "", http_status: int | None = None,
                       cooldown_until: datetime | None = None, detail: dict | None = None,

@@ -28,6 +28,7 @@ BOARD_PAGES: tuple[BoardPage, ...] = (
     BoardPage("overdue", "超期", "overdue", "overdue.py", ":material/alarm:"),
     BoardPage("negative", "负面", "negative", "negative.py", ":material/sentiment_dissatisfied:"),
     BoardPage("rankings", "账号排行", "rankings", "rankings.py", ":material/leaderboard:"),
+    BoardPage("inspection", "账号巡检", "inspection", "inspection.py", ":material/fact_check:"),
     BoardPage("trends", "趋势", "trends", "trends.py", ":material/trending_up:"),
     BoardPage("case", "案件详情", "case", "case.py", ":material/search:"),
     BoardPage("crawler", "采集状态", "crawler", "crawler.py", ":material/satellite_alt:"),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -132,6 +133,9 @@ class Post(Base):
     sentiment_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     post_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
     raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_responses.id"), nullable=True)
+    # pinned to the top of its author's timeline (0009): shown above newer posts, so a first read of a timeline
+    # does not vouch for the time between a pinned post and the oldest other post it shows (matrix.inspection)
+    is_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_posts_dash_created", "created_at", "user_id", "sentiment_label"),)
 
@@ -183,6 +187,9 @@ class Case(Base):
     # deadlines that could not be counted at all (时限待定: JSON {clock: reason}); see matrix/holidays.py
     provisional_dues: Mapped[str] = mapped_column(String(64), default="", server_default="")
     pending_dues: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # where the request was seen (0009): 'mention' (a post naming the account) or 'comment' (a comment under
+    # a member's own post, see matrix/inspection.py)
+    origin: Mapped[str] = mapped_column(String(16), default="mention", server_default="mention")
     sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
     policy_version: Mapped[str] = mapped_column(String(64), default="")
@@ -214,6 +221,24 @@ class CaseEvent(Base):
     calendar_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     working_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     policy_version: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LinkCheck(Base):
+    """A link seen in a member's own post (0009) and what its last check found: one row per URL, checked
+    at most once a day within the crawler's request budget (matrix/inspection.py, crawler/linkcheck.py)."""
+
+    __tablename__ = "link_checks"
+    url: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(32))
+    account_uid: Mapped[str] = mapped_column(String(32), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column()
+    checked_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    final_url: Mapped[str] = mapped_column(Text, default="", server_default="")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    dead_since: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class PollCursor(Base):

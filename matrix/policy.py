@@ -45,6 +45,7 @@ __all__ = [
     "Clock",
     "Escalation",
     "Extension",
+    "InspectionRules",
     "Limit",
     "Limits",
     "Policy",
@@ -163,6 +164,41 @@ class Extension:
 
     cutoff: time | None
     cap_working_days: int
+
+
+# 国办秘函〔2019〕19号《政府网站与政务新媒体检查指标》: an account with no update in the two weeks before the
+# check fails outright (单项否决, "监测时间点前2周内无信息更新"). These are the defaults when a policy file has no
+# [inspection] table (the shipped default.toml, whose bytes are recorded as version default-2025.1, has none).
+SILENCE_RULE = "国办秘函〔2019〕19号《政府网站与政务新媒体检查指标》：监测时间点前2周内无信息更新，单项否决"
+DEFAULT_SILENCE_WARNING = Limit(10, "days", "calendar")  # warn four days before the two weeks run out
+DEFAULT_SILENCE_BREACH = Limit(14, "days", "calendar")  # "前2周内无信息更新"
+DEFAULT_COMMENT_WINDOW = Limit(7, "days", "calendar")  # comments of member posts younger than this are read
+DEFAULT_LINK_INTERVAL = Limit(1, "days", "calendar")  # each link checked at most once a day
+# comments that ask, request or complain open cases; chat and thanks under a post do not
+DEFAULT_COMMENT_KINDS = ("投诉", "咨询", "求助", "建议")
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionRules:
+    """The national 政务新媒体 check as the office applies it: silence limits (per account category if the
+    office wishes), whether citizens' requests in the comments under members' own posts open cases, how long
+    a member post's comments are read, and how often a link in a member's post is checked."""
+
+    silence_warning: Limit = DEFAULT_SILENCE_WARNING
+    silence_breach: Limit = DEFAULT_SILENCE_BREACH
+    category_silence: tuple[tuple[str, Limit, Limit], ...] = ()
+    comment_cases: bool = True
+    comment_kinds: tuple[str, ...] = DEFAULT_COMMENT_KINDS
+    comment_window: Limit = DEFAULT_COMMENT_WINDOW
+    link_check_interval: Limit = DEFAULT_LINK_INTERVAL
+    rule: str = SILENCE_RULE
+
+    def silence_limits(self, category: str | None = None) -> tuple[Limit, Limit]:
+        """(warning, breach) for an account category: the category's own, else the general ones."""
+        for cat, warning, breach in self.category_silence:
+            if cat == category:
+                return warning, breach
+        return self.silence_warning, self.silence_breach
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +374,7 @@ def _type(value: Any) -> str:
 
 
 TOP_KEYS = ("version", "description", "calendar", "defaults", "kinds", "categories", "warning",
-            "escalation", "extension", "phrases", "cases")
+            "escalation", "extension", "phrases", "cases", "inspection")
 
 
 # --------------------------------------------------------------------------- the policy
@@ -351,8 +387,10 @@ class Policy:
                  calendar: WorkingCalendar, defaults: Limits, kind_limits: dict[str, dict],
                  category_limits: dict[str, dict], category_kind_limits: dict[tuple[str, str], dict],
                  warning: WarningRule, escalations: tuple[Escalation, ...], extension: Extension,
-                 closing_phrases: list[str], forward_phrases: list[str], open_kinds: set[str]):
+                 closing_phrases: list[str], forward_phrases: list[str], open_kinds: set[str],
+                 inspection: InspectionRules | None = None):
         self.text, self.sha256, self.source = text, sha256, source
+        self.inspection = inspection or InspectionRules()
         self.version, self.description = version, description
         self.calendar = calendar
         self.defaults = defaults
@@ -461,11 +499,58 @@ class Policy:
             if k not in KINDS:
                 raise r.error(("cases", "open_kinds"), f"unknown post kind {k!r} (known: {', '.join(KINDS)})")
 
+        inspection = cls._read_inspection(r, data.get("inspection", {}))
+
         return cls(text=text, sha256=hashlib.sha256(raw).hexdigest(), source=source, version=version.strip(),
                    description=description, calendar=calendar, defaults=defaults, kind_limits=kind_limits,
                    category_limits=category_limits, category_kind_limits=category_kind_limits,
                    warning=warning, escalations=escalations, extension=extension,
-                   closing_phrases=closing, forward_phrases=forwarding, open_kinds=set(open_kinds))
+                   closing_phrases=closing, forward_phrases=forwarding, open_kinds=set(open_kinds),
+                   inspection=inspection)
+
+    @staticmethod
+    def _read_inspection(r: _Reader, ins: Any) -> InspectionRules:
+        """[inspection]: silence_warning, silence_breach (calendar or working days), comment_cases (true/false),
+        comment_window, link_check_interval, and [inspection.categories."<category>"] silence limits."""
+        path = ("inspection",)
+        r.table(ins, path, ("silence_warning", "silence_breach", "comment_cases", "comment_kinds", "comment_window",
+                            "link_check_interval", "categories"))
+
+        def limit(body: dict, where: tuple, key: str, default: Limit) -> Limit:
+            if key not in body:
+                return default
+            value = r.limit(body[key], (*where, key))
+            if value is None:
+                raise r.error((*where, key), 'needs a limit, e.g. "14 calendar days" ("none" is not allowed here)')
+            return value
+
+        def pair(body: dict, where: tuple, warning0: Limit, breach0: Limit) -> tuple[Limit, Limit]:
+            warning = limit(body, where, "silence_warning", warning0)
+            breach = limit(body, where, "silence_breach", breach0)
+            if (warning.unit, warning.basis) == (breach.unit, breach.basis) and warning.amount > breach.amount:
+                raise r.error((*where, "silence_warning"), f"the warning ({warning}) must not come after the breach ({breach})")
+            return warning, breach
+
+        warning, breach = pair(ins, path, DEFAULT_SILENCE_WARNING, DEFAULT_SILENCE_BREACH)
+        cats = ins.get("categories", {})
+        if not isinstance(cats, dict):
+            raise r.error((*path, "categories"), f"expected a table of account categories, got {_type(cats)}")
+        per_cat = []
+        for cat, body in cats.items():
+            where = (*path, "categories", cat)
+            r.table(body, where, ("silence_warning", "silence_breach"))
+            per_cat.append((cat, *pair(body, where, warning, breach)))
+        switch = ins.get("comment_cases", True)
+        if not isinstance(switch, bool):
+            raise r.error((*path, "comment_cases"), f"expected true or false, got {_type(switch)}")
+        kinds = r.string_list(ins, path, "comment_kinds", list(DEFAULT_COMMENT_KINDS))
+        for k in kinds:
+            if k not in KINDS:
+                raise r.error((*path, "comment_kinds"), f"unknown post kind {k!r} (known: {', '.join(KINDS)})")
+        return InspectionRules(silence_warning=warning, silence_breach=breach, category_silence=tuple(per_cat),
+                               comment_cases=switch, comment_kinds=tuple(kinds),
+                               comment_window=limit(ins, path, "comment_window", DEFAULT_COMMENT_WINDOW),
+                               link_check_interval=limit(ins, path, "link_check_interval", DEFAULT_LINK_INTERVAL))
 
     @staticmethod
     def _read_calendar(r: _Reader, cal: Any, source: str, calendar_file: Path | None = None) -> WorkingCalendar:
@@ -822,6 +907,17 @@ class Policy:
             "closing_phrases": list(self.closing_phrases),
             "forward_phrases": list(self.forward_phrases),
             "open_kinds": [k for k in KINDS if k in self.open_kinds],
+            "inspection": {
+                "silence_warning": str(self.inspection.silence_warning),
+                "silence_breach": str(self.inspection.silence_breach),
+                "category_silence": {c: {"silence_warning": str(w), "silence_breach": str(b)}
+                                     for c, w, b in self.inspection.category_silence},
+                "comment_cases": self.inspection.comment_cases,
+                "comment_kinds": list(self.inspection.comment_kinds),
+                "comment_window": str(self.inspection.comment_window),
+                "link_check_interval": str(self.inspection.link_check_interval),
+                "rule": self.inspection.rule,
+            },
         }
 
     def __repr__(self) -> str:

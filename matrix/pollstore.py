@@ -32,6 +32,7 @@ from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 OPEN = ("awaiting_forward", "open", "responded")
+LINK_CHECK_TASK = "task:link-check"  # the poller holding this lease checks the links in members' posts
 
 
 def _nearest(*values: datetime | None) -> datetime | None:
@@ -61,8 +62,9 @@ class DbPollStore:
             ).all())
             cases = s.execute(
                 select(Case.post_id, Case.forward_due, Case.first_response_due, Case.next_reply_due, Case.closure_due,
-                       Case.status).where(Case.status.in_(OPEN))
+                       Case.status).where(Case.status.in_(OPEN), Case.origin != "comment")
             ).all()
+            member_posts = self._member_posts(s, accounts)
             out: list[SourceState] = []
 
             def add(kind: str, target: str, due: datetime | None) -> None:
@@ -86,13 +88,62 @@ class DbPollStore:
                                nxt, closure)
                 add("comments", post_id, due)
                 add("reposts", post_id, due)
+            # the comments under members' recent own posts, where citizens' requests open comment cases
+            # (matrix.inspection); ranked by the scheduler like every other source, by their own learned rates
+            seen = {x.key for x in out}
+            for post_id, due in member_posts:
+                if f"comments:{post_id}" not in seen:
+                    add("comments", post_id, due)
             return out
+
+    def _member_posts(self, s: Any, accounts: list[Account]) -> list[tuple[str, datetime | None]]:
+        """(post id, nearest due of its open comment cases) for the members' own posts younger than the
+        policy's `[inspection] comment_window`, while comment cases are switched on."""
+        from matrix.models import Post
+
+        rules = getattr(getattr(self.ingestor, "policy", None), "inspection", None)
+        if rules is None or not rules.comment_cases:
+            return []
+        members = [a.uid for a in accounts if a.role != "coordinator"]
+        if not members:
+            return []
+        window = rules.comment_window
+        since = as_utc(self._now()) - timedelta(minutes=window.minutes or window.amount * 1440)
+        posts = [r[0] for r in s.execute(
+            select(Post.id).where(Post.user_id.in_(members), Post.item_type.in_(("post", "repost")),
+                                  Post.created_at >= since).order_by(Post.created_at.desc())
+        )]
+        parent = Post.__table__.alias("parent_comment")
+        due = dict(s.execute(
+            select(parent.c.parent_id, func.min(func.coalesce(Case.first_response_due, Case.next_reply_due,
+                                                              Case.closure_due)))
+            .join(parent, parent.c.id == Case.post_id)
+            .where(Case.origin == "comment", Case.status.in_(OPEN), parent.c.parent_id.in_(posts))
+            .group_by(parent.c.parent_id)
+        ).all()) if posts else {}
+        return [(pid, due.get(pid)) for pid in posts]
 
     def commit(self, source_key: str, page: Any, next_cursor: dict | None) -> int:
         now = as_utc(page.raw.fetched_at) if page.raw is not None else self._now()
         res = self.ingestor.store_page(source_key, page, next_cursor, now=now)
         self.cases_touched.update(res.cases_touched)
         return res.new_items
+
+    def links_due(self, now: datetime, limit: int = 50) -> list[str]:
+        """Links in members' own posts due for a check (never checked, or not within the policy's
+        `[inspection] link_check_interval`, a day by default), oldest check first."""
+        from matrix.inspection import links_due
+
+        with session_scope(self.engine) as s:
+            return links_due(s, self.ingestor.policy, as_utc(now), min(limit, 50))
+
+    def commit_link(self, result: Any) -> None:
+        """Keep what checking one link found (crawler.linkcheck.LinkResult)."""
+        from matrix.inspection import store_link_result
+
+        with session_scope(self.engine) as s:
+            store_link_result(s, result.url, ok=result.ok, status=result.status, final_url=result.final_url,
+                              error=result.error, at=result.checked_at)
 
     def record_health(self, event: HealthEvent) -> None:
         self.ingestor.record_health(event.state, event.source_key, event.message, event.http_status,
@@ -105,9 +156,12 @@ def build_poller(engine: Engine, policy: Any, client_kwargs: dict, *, now: Calla
     from crawler.client import WeiboClient
     from crawler.poller import Poller
 
+    from crawler.linkcheck import LinkChecker
+
     client = WeiboClient(**client_kwargs)
     ingestor = Ingestor(engine, policy, scorer)
     store = DbPollStore(ingestor, now=now)
+    poller_kwargs.setdefault("link_checker", LinkChecker(client.budget, timeout=client.timeout))
     poller = Poller(client, store, client.budget, now=now, **poller_kwargs)
     return TickingPoller(poller, ingestor, now or utcnow)
 
@@ -165,6 +219,12 @@ class LeasedPollStore(DbPollStore):
             self.leases.ensure(new)
             self._ensured.update(new)
         return out
+
+    def links_due(self, now: datetime, limit: int = 50) -> list[str]:
+        """As DbPollStore's, for the one poller holding the `task:link-check` lease (kept while it renews it)."""
+        if self.leases.claim(LINK_CHECK_TASK) is None:
+            return []
+        return super().links_due(now, limit)
 
     def hold(self, lease: Lease) -> None:
         self._held[lease.source_key] = lease
@@ -341,6 +401,9 @@ def build_leased_poller(engine: Engine, policy: Any, client_kwargs: dict, *, pol
     store = LeasedPollStore(ingestor, leases, now=now)
     registry = PollerRegistry(engine, leases.owner)
     registry.start()
+    from crawler.linkcheck import LinkChecker
+
+    poller_kwargs.setdefault("link_checker", LinkChecker(client.budget, timeout=client.timeout))
     poller = LeasedPoller(client, store, client.budget, registry=registry, backoff_scale=backoff_scale, now=now,
                           **poller_kwargs)
     return LeasedTickingPoller(poller, ingestor, now or utcnow)

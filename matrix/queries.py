@@ -809,3 +809,56 @@ def alert_attempts(session: Session, *, account_uids: Scope = None, limit: int =
     return _frame(_exec(session, q).all(), [
         "at", "alert_id", "case_id", "account_uid", "channel", "ok", "error", "duration_ms",
     ])
+
+
+# --------------------------------------------------------------------------------------- 账号巡检 (inspection)
+
+
+def _board_policy() -> Any:
+    from matrix.policy import load_policy
+
+    return load_policy(os.environ.get("WZMON_POLICY") or None)
+
+
+def silence_board(session: Session, now: datetime, account_uids: Scope = None) -> pd.DataFrame:
+    """Every member account's silence at NOW (days since its last own post, level), longest first."""
+    from matrix.inspection import silence_now
+
+    rows = [s.as_dict() for s in silence_now(session, _board_policy(), now, account_uids)]
+    cols = ["account_uid", "screen_name", "name", "department", "category", "last_post_at", "last_post_id",
+            "last_post_text", "days_silent", "warning_at", "breach_at", "level", "warning_limit", "breach_limit"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def inspection_month(session: Session, month: str, now: datetime, account_uids: Scope = None) -> pd.DataFrame:
+    """The month's inspection rows (those of `wzmon report inspect`), 单项否决 first."""
+    from dataclasses import asdict
+
+    from matrix.inspection import CSV_FIELDS, inspect_month
+
+    rep = inspect_month(session, _board_policy(), month, now, account_uids)
+    return pd.DataFrame([asdict(r) for r in rep.rows], columns=CSV_FIELDS)
+
+
+def dead_link_list(session: Session, account_uids: Scope = None) -> pd.DataFrame:
+    """Links in members' own posts found dead at their last check, with the post."""
+    from matrix.inspection import dead_links
+
+    cols = ["account_uid", "screen_name", "url", "http_status", "error", "checked_at", "dead_since", "checks",
+            "post_id", "post_text", "post_created_at", "post_url"]
+    return pd.DataFrame(dead_links(session, account_uids), columns=cols)
+
+
+def link_counts(session: Session, account_uids: Scope = None) -> dict[str, int]:
+    """How many links in members' posts are known, checked and dead."""
+    from matrix.inspection import link_summary
+
+    return link_summary(session, account_uids)
+
+
+def inspection_rules(session: Session) -> dict[str, Any]:
+    """The silence limits and the rule they apply (for the page's caption)."""
+    from matrix.inspection import zh_limit
+
+    out = _board_policy().describe()["inspection"]
+    return {**out, "silence_warning_zh": zh_limit(out["silence_warning"]), "silence_breach_zh": zh_limit(out["silence_breach"])}

@@ -68,6 +68,12 @@ class AccountRank:
     days_overdue: float
     negative_share: float | None
     negative: int = 0
+    # where the cases came from (0009): posts @-mentioning the account, and requests in the comments under its
+    # own posts (matrix.inspection); `cases` counts both. comment_on_time: comment cases answered by their
+    # first-response deadline.
+    mention_cases: int = 0
+    comment_cases: int = 0
+    comment_on_time: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +107,9 @@ class PeriodRankings:
     ranks: list[AccountRank]
     total: AccountRank
     late_cases: list[LateCase] = field(default_factory=list)
+    # member accounts silent past the inspection limit within the period (set by matrix.report.build_report):
+    # (account_uid, screen_name, department, days since the last post at the period's end, longest silence)
+    silent: list[tuple[str, str, str, float | None, float | None]] = field(default_factory=list)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -363,11 +372,31 @@ def period_rankings(
     total = _Tally()
     for t in tallies.values():
         total.add(t)
+    total_rank = _rank_total(total, per_day)
+    _split_by_origin(session, conds, ranks, total_rank)
     return PeriodRankings(
         start=start, end=end, now=now, policy_version=str(getattr(policy, "version", "")),
-        ranks=ranks, total=_rank_total(total, per_day),
+        ranks=ranks, total=total_rank,
         late_cases=_late_case_objects(session, late, per_day) if with_late_cases else [],
     )
+
+
+def _split_by_origin(session: Session, conds: list, ranks: list[AccountRank], total: AccountRank) -> None:
+    """Fill mention_cases / comment_cases / comment_on_time of each row (and the total) from `cases`: one
+    grouped query over the same selection the figures were counted on."""
+    by = {r.account_uid: r for r in ranks}
+    for uid, origin, n, on_time in session.connection().execute(
+        select(Case.account_uid, Case.origin, func.count(Case.id), func.sum(case((rollup.ON_TIME_RESPONSE, 1), else_=0)))
+        .where(*conds).group_by(Case.account_uid, Case.origin)
+    ).all():
+        for row in (by.get(uid), total):
+            if row is None:
+                continue
+            if origin == "comment":
+                row.comment_cases += int(n or 0)
+                row.comment_on_time += int(on_time or 0)
+            else:
+                row.mention_cases += int(n or 0)
 
 
 def _rank_total(total: _Tally, per_day: int) -> AccountRank:

@@ -194,6 +194,18 @@ def render_markdown(data: PeriodRankings, period: Period, *, title: str = "问�
             lines.append(f"- {_who(r)}：超期诉求 {r.overdue_count} 件，合计超期 {_days(r.days_overdue)} 个工作日。")
     else:
         lines.append("本期无超期账号。")
+    lines += ["", "## 账号更新情况", ""]
+    if data.silent:
+        lines.append("以下成员账号在本期内超过2周无信息更新（国办秘函〔2019〕19号：监测时间点前2周内无信息更新，单项否决）：")
+        lines.append("")
+        for uid, screen_name, dept, since, longest in data.silent:
+            who = f"@{screen_name}（{dept}）" if dept else f"@{screen_name}"
+            state = f"期内最长 {longest:g} 天未更新" if longest is not None else "未见任何更新"
+            now_state = f"，期末距上次发布 {since:g} 天" if since is not None else ""
+            lines.append(f"- {who}：{state}{now_state}。")
+        lines.append(f"\n详见账号巡检：{page_url(board, 'inspection')}")
+    else:
+        lines.append("本期成员账号均在2周内有信息更新。")
     lines += ["", "## 超期诉求清单", ""]
     if data.late_cases:
         lines += [
@@ -233,8 +245,26 @@ def build_report(
     account_uids: list[str] | None = None,
     department: str | None = None,
 ) -> PeriodRankings:
-    """The rankings of the period (all figures of the report)."""
-    return period_rankings(session, period.start, period.end, account_uids, department, now=now, policy=policy)
+    """The rankings of the period (all figures of the report), and the member accounts that went without an
+    update for longer than the inspection limit within it (matrix.inspection)."""
+    from matrix.inspection import silence_in_period
+    from matrix.models import Account
+
+    if policy is None:
+        from matrix.policy import load_policy
+
+        policy = load_policy()
+    data = period_rankings(session, period.start, period.end, account_uids, department, now=now, policy=policy)
+    upto = min(data.end, data.now)
+    if upto > data.start:
+        months = silence_in_period(session, policy, data.start, upto, account_uids)
+        accounts = {a.uid: a for a in session.query(Account).filter(Account.uid.in_(list(months)))} if months else {}
+        for uid, m in months.items():
+            a = accounts.get(uid)
+            if m.breached and a is not None and (department is None or a.department == department):
+                data.silent.append((uid, a.screen_name, a.department or "", m.days_since_last_post, m.longest_silence_days))
+        data.silent.sort(key=lambda r: (-(r[4] or 1e9), r[1]))
+    return data
 
 
 def write_report(

@@ -134,7 +134,7 @@ def test_cases_and_overdue_flags_match_the_scenario(played, db_url):
     assert header == ["case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at",
                       "first_response_at", "closed_at", "first_response_due", "closure_due",
                       "first_response_working_minutes", "overdue", "overdue_level", "policy_version", "provisional",
-                      "pending"]
+                      "pending", "origin"]
     with session_scope(engine) as s:
         n = len(s.scalars(select(Case.id)).all())
         overdue = len(s.scalars(select(Case.id).where(Case.overdue.is_(True))).all())

@@ -23,6 +23,13 @@ INTENTS = ("fast", "late", "never", "thanks", "multi", "via")
 _INTENT_WEIGHTS = (34, 18, 14, 10, 12, 12)
 _MENTION_RE = re.compile(r"@([\w\u4e00-\u9fff\-]+)")
 CLOSING_WORDS = ("已办结", "已处理", "已解决")
+# citizens' requests in the comments under a member's own post: (the kind a reader gives it, the text)
+COMMENT_REQUESTS = (
+    ("咨询", "请问{topic}这种情况应该找哪个部门？"),
+    ("咨询", "想咨询一下，{place}{topic}，有什么办法吗？"),
+    ("投诉", "{place}{topic}，反映多次了没人管，到底有没有人管？"),
+    ("求助", "求助！{place}{topic}，家里有老人，麻烦尽快帮忙"),
+)
 
 
 @dataclass
@@ -116,7 +123,8 @@ class Scenario:
     def __init__(self, seed: int = 1, accounts: int = 20, days: float = 7, end: datetime | None = None,
                  history_days: float = 7, citizens: int = 40, threads_per_account_day: float = 0.6,
                  own_per_account_day: float = 0.4, long_share: float = 0.2, chain_share: float = 0.08,
-                 activity_alpha: float = 1.3, activity_cap: float = 40.0, own_share: float = 1.0) -> None:
+                 activity_alpha: float = 1.3, activity_cap: float = 40.0, own_share: float = 1.0,
+                 silent_members: int = 0, silent_days: float = 16.0, comment_requests: float = 0.0) -> None:
         if accounts < 1:
             raise ValueError(f"a scenario needs at least one member account, got accounts={accounts}")
         if days <= 0:
@@ -135,7 +143,8 @@ class Scenario:
                        "chain_share": chain_share}
         # the tail parameters join params only when set, so default scenarios describe themselves as before
         for key, value, default in (("activity_alpha", activity_alpha, 1.3), ("activity_cap", activity_cap, 40.0),
-                                    ("own_share", own_share, 1.0)):
+                                    ("own_share", own_share, 1.0), ("silent_members", silent_members, 0),
+                                    ("silent_days", silent_days, 16.0), ("comment_requests", comment_requests, 0.0)):
             if value != default:
                 self.params[key] = value
         self._activity = (activity_alpha, activity_cap)
@@ -151,6 +160,10 @@ class Scenario:
         self.truth: list[dict] = []
         self._make_accounts(accounts, citizens)
         self._make_traffic(threads_per_account_day, own_per_account_day, long_share, chain_share)
+        self.silent: list[dict] = []  # members that fell silent: uid, screen_name, last_post_id, last_post_at
+        self.comment_truth: list[dict] = []  # citizens' requests in the comments under members' own posts
+        if silent_members or comment_requests:
+            self._inspection_traffic(silent_members, silent_days, comment_requests)
         self._index()
 
     # ---------------------------------------------------------------- accounts
@@ -472,6 +485,75 @@ class Scenario:
             th = never[0]
             th.status.deleted_at = th.status.created_at + timedelta(minutes=int(rng.uniform(60, 180)))
             th.truth["deleted_at"] = _iso(th.status.deleted_at)
+
+    # ---------------------------------------------------------------- inspection (国办秘函〔2019〕19号)
+    def _inspection_traffic(self, silent_members: int, silent_days: float, comment_requests: float) -> None:
+        """Members that fall silent, and citizens' requests in the comments under members' own posts.
+
+        Drawn from a generator of their own, after everything else, so a scenario without them is the same
+        scenario as before. A silent member is one of the quietest that answered nobody by repost in its last
+        `silent_days`: its own posts after that point are taken away and one is put at exactly `silent_days`
+        before the end. Each own post of the other members in the window gets a citizen's question or
+        complaint in its comments with probability `comment_requests`; the member answers it quickly (a reply
+        to the comment), late (2-4 working days on, a comment naming the citizen), or never.
+        """
+        rng = random.Random(f"wzmon-inspection-{self.seed}")
+        cutoff = (self.end - timedelta(days=silent_days)).replace(microsecond=0)
+        top = max(self.members, key=lambda m: m.activity)
+        reposting = {st.author_uid for st in self.statuses.values() if st.kind == "response" and st.created_at > cutoff}
+        quiet = sorted((m for m in self.members if m is not top and m.uid not in reposting),
+                       key=lambda m: (m.activity, m.uid))
+        for m in quiet[:max(0, silent_members)]:
+            gone = {sid for sid, st in self.statuses.items()
+                    if st.author_uid == m.uid and st.kind == "own" and st.created_at > cutoff}
+            for sid in gone:
+                del self.statuses[sid]
+            self._own_truth = [r for r in self._own_truth if r["post_id"] not in gone]
+            self.truth = [r for r in self.truth if r["post_id"] not in gone]
+            text = rng.choice(N.ANNOUNCEMENTS).format(place=rng.choice(N.PLACES))
+            st = Status(self._ids.make(cutoff), cutoff, m.uid, text, rng.choice(N.CLIENTS), "own")
+            self.statuses[st.id] = st
+            row = self._own_row(st, m)
+            self._own_truth.append(row)
+            self.truth.append(row)
+            self.silent.append({"uid": m.uid, "screen_name": m.screen_name, "last_post_id": st.id,
+                                "last_post_at": _iso(cutoff), "silent_days": silent_days})
+        silent = {x["uid"] for x in self.silent}
+        if comment_requests <= 0:
+            return
+        posts = sorted((st for st in self.statuses.values() if st.kind == "own" and st.author_uid not in silent
+                        and st.created_at >= self.window_start and st.deleted_at is None
+                        and st.author_uid in {m.uid for m in self.members}), key=lambda st: int(st.id))
+        for st in posts:
+            if rng.random() >= comment_requests:
+                continue
+            member = self.users[st.author_uid]
+            citizen = rng.choice(self.citizens)
+            at = (st.created_at + timedelta(minutes=rng.uniform(20, 600))).replace(microsecond=0)
+            topic = rng.choice(N.TOPICS_BY_CATEGORY.get(member.category, N.TOPICS_BY_CATEGORY["综合"]))
+            kind, text = rng.choice(COMMENT_REQUESTS)
+            ask = Comment(self._ids.make(at), st.id, at, citizen.uid, text.format(topic=topic, place=rng.choice(N.PLACES)),
+                          "", None, 0)
+            ask.root_id = ask.id
+            self.comments[ask.id] = ask
+            intent = rng.choices(("fast", "late", "never"), (55, 25, 20))[0]
+            row = {"comment_id": ask.id, "post_id": st.id, "member": member.screen_name, "member_uid": member.uid,
+                   "author": citizen.screen_name, "author_uid": citizen.uid, "created_at": _iso(at), "kind": kind,
+                   "intent": intent, "responded_at": None, "response_id": None, "response_via": None}
+            if intent != "never":
+                reply = rng.choice(N.FAST_REPLIES)
+                if intent == "fast":
+                    rat = (next_working_moment(at) + timedelta(minutes=rng.uniform(10, 90))).replace(microsecond=0)
+                    ans = Comment(self._ids.make(rat), st.id, rat, member.uid, reply, ask.id, ask.id, 0)
+                    via = "reply"
+                else:
+                    rat = self._working_time_on(add_workdays(at, rng.randint(2, 4)))
+                    ans = Comment(self._ids.make(rat), st.id, rat, member.uid, f"@{citizen.screen_name} {reply}", "", None, 0)
+                    ans.root_id = ans.id
+                    via = "comment"
+                self.comments[ans.id] = ans
+                row.update(responded_at=_iso(rat), response_id=ans.id, response_via=via)
+            self.comment_truth.append(row)
 
     # ---------------------------------------------------------------- indices
     def _index(self) -> None:

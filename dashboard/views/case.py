@@ -47,7 +47,7 @@ st.subheader(f"案件 #{case_id}")
 m = st.columns(5)
 m[0].metric("状态", ui.STATUS_ZH.get(detail["status"], detail["status"]))
 m[1].metric("超期等级", ui.LEVEL_ZH.get(detail["overdue_level"], detail["overdue_level"]) or "—")
-m[2].metric("类别", detail["kind"] or "—")
+m[2].metric("类别", (detail["kind"] or "—") + ("（评论区诉求）" if detail.get("origin") == "comment" else ""))
 senti = {"negative": "负面", "neutral": "中性", "positive": "正面"}.get(detail.get("sentiment_label") or "", "—")
 m[3].metric("情感", senti)
 m[4].metric("首次回复(工作分钟)", "—" if detail.get("first_response_working_minutes") is None

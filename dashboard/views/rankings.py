@@ -38,12 +38,19 @@ if df.empty:
     st.stop()
 df = df[df["account_uid"].astype(bool)]
 df.insert(0, "名次", range(1, len(df) + 1))
+# 账号巡检: days since each member's last own post (国办秘函〔2019〕19号: 2 weeks without an update fails the check)
+silence = data.q("silence_board", now, account_uids=scope)
+if not silence.empty:
+    days = dict(zip(silence["account_uid"], silence["days_silent"]))
+    df["days_silent"] = df["account_uid"].map(days)
 cols = {
     "screen_name": "账号", "name": "单位", "department": "部门", "cases": "案件数", "responded": "已回复",
     "response_rate": "响应率", "on_time_responses": "按时回复", "on_time_response_rate": "按时响应率",
     "closed": "已办结", "on_time_closed": "按时办结", "on_time_closure_rate": "按时办结率",
     "median_response_working_minutes": "响应中位数(工作分钟)", "p90_response_working_minutes": "响应P90(工作分钟)",
     "overdue_count": "超期件数", "days_overdue": "超期工作日", "overdue": "当前超期", "negative_share": "负面占比",
+    "mention_cases": "@诉求", "comment_cases": "评论诉求", "comment_on_time": "评论按时回应",
+    "days_silent": "距上次发布(天)",
 }
 view = df[["名次"] + [c for c in cols if c in df.columns]].rename(columns=cols)
 pct_cfg = {c: st.column_config.NumberColumn(format="percent") for c in ("响应率", "按时响应率", "按时办结率", "负面占比")}

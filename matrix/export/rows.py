@@ -144,7 +144,8 @@ class RowMaker:
         for name in (
             "cases", "responded", "response_rate", "on_time_responses", "on_time_response_rate", "closed",
             "on_time_closed", "on_time_closure_rate", "median_response_working_minutes",
-            "p90_response_working_minutes", "overdue_count", "days_overdue", "negative_share",
+            "p90_response_working_minutes", "overdue_count", "days_overdue", "negative_share", "mention_cases",
+            "comment_cases", "comment_on_time",
         ):
             out.append(r.get(name))
         return out

@@ -27,6 +27,8 @@ def command_paths() -> list[str]:
 
     def walk(cmd: click.Command, path: list[str]):  # noqa: ANN202
         if isinstance(cmd, click.Group):
+            if path and cmd.invoke_without_command:  # a group that also runs on its own (`wzmon report`)
+                yield " ".join(path)
             for name, sub in sorted(cmd.commands.items()):
                 yield from walk(sub, [*path, name])
         else:

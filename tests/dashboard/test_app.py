@@ -14,7 +14,7 @@ from dashboard_seed import A, A_SECRET, B, B_SECRET, EVIL_TEXT, block_crawler
 from matrix.db import open_db, session_scope
 from matrix.models import Case, CaseEvent
 
-PAGES = ["overview", "overdue", "negative", "rankings", "trends", "case", "crawler", "alerts", "export"]
+PAGES = ["overview", "overdue", "negative", "rankings", "inspection", "trends", "case", "crawler", "alerts", "export"]
 
 
 def run(at: AppTest) -> AppTest:
