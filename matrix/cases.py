@@ -102,27 +102,6 @@ def opens_case(item: Post, roster: Roster, policy: Any) -> bool:
     return item.sentiment_label not in (None, "positive")
 
 
-def comment_case_parent(session: Session, item: Post, roster: Roster, policy: Any) -> Post | None:
-    """The member's own post under which ITEM, a citizen's comment, asks, requests or complains, or None.
-
-    A request in the comments under a member's own post is owed an answer by that member just as a post naming
-    it is (policy `[inspection] comment_cases`, on by default): a citizen's top-level comment (not a reply, which
-    follows up on an existing exchange) whose kind asks, requests or complains (`comment_kinds`, by default 投诉
-    咨询 求助 建议: the chat and thanks under a post are not requests) and opens cases under the policy."""
-    inspection = getattr(policy, "inspection", None)
-    if item.item_type != "comment" or not item.parent_id or item.reply_to_id or item.user_id in roster.by_uid:
-        return None
-    if inspection is None or not inspection.comment_cases:
-        return None
-    kind = item.post_kind or "其他"
-    if kind not in inspection.comment_kinds or kind not in policy.open_kinds:
-        return None
-    parent = session.get(Post, item.parent_id)
-    if parent is None or parent.item_type not in ("post", "repost") or not roster.is_member(parent.user_id):
-        return None
-    return parent
-
-
 def initial_assignment(item: Post, roster: Roster) -> tuple[str | None, str, list[str]]:
     """(account, status, addressed uids): one member named → that member; else the coordinator routes."""
     addressed = [roster.by_name[n] for n in (item.mentions or []) if n in roster.by_name]
@@ -255,7 +234,12 @@ def _insert_cases(session: Session, specs: Sequence[tuple[dict[str, Any], Post, 
 
 
 def _comment_case_parents(session: Session, items: Sequence[Post], roster: Roster, policy: Any) -> dict[str, Any]:
-    """`comment_case_parent` for many items: {comment id: the member's post it asks under}, one query."""
+    """{comment id: the member's own post under which it asks, requests or complains}, one query for ITEMS.
+
+    A request in the comments under a member's own post is owed an answer by that member just as a post naming
+    it is (policy `[inspection] comment_cases`, on by default): a citizen's top-level comment (not a reply, which
+    follows up on an existing exchange) whose kind asks, requests or complains (`comment_kinds`, by default 投诉
+    咨询 求助 建议: the chat and thanks under a post are not requests) and opens cases under the policy."""
     inspection = getattr(policy, "inspection", None)
     if inspection is None or not inspection.comment_cases:
         return {}

@@ -31,7 +31,7 @@ from matrix.models import (
     Post,
 )
 from matrix import rollup
-from matrix.rollup import ACTIVE_STATUSES  # one definition, shared with the rollup
+from matrix.rollup import ACTIVE_STATUSES, COUNTED_STATUSES  # noqa: F401 - one definition, shared with the rollup (and re-exported)
 from matrix.timeutil import SHANGHAI, as_utc, utcnow
 
 LEVELS = ("warning", "overdue", "催办", "通报")
