@@ -55,7 +55,7 @@ def _item_id(row: Any) -> str:
     if isinstance(row, dict):
         return str(row.get("idstr") or row.get("id") or row.get("mid") or "?")
     if isinstance(row, Tag):
-        return str(row.get("mid") or row.get("id") or "?")
+        return str(row.get("mid") or row.get("comment_id") or row.get("id") or "?")
     return "?"
 
 
@@ -342,4 +342,103 @@ def _weibo_cn_comment(block: Tag, fetched_at: datetime | None, post_id: str | No
         like_count=likes, source_url=f"https://m.weibo.cn/detail/{post_id}#comment-{cid}" if post_id else "",
         region=region[:64], fetched_at=fetched_at, topics=body.topics,
         raw={"id": cid, "html": str(block)[:8000]},
+    )
+
+
+# ---------------------------------------------------------------- HTML: weibo.cn profile page
+
+_WEIBO_CN_UID = re.compile(r"^/(\d{5,})/(?:info|follow|fans|avatar)|[?&](?:uid|fuid)=(\d{5,})")
+_WEIBO_CN_COUNT = re.compile(r"^(赞|转发|评论)\[(\d+)\]$")
+_WEIBO_CN_BID_LINK = re.compile(r"weibo\.cn/comment/([0-9A-Za-z]{8,10})")
+
+
+def _weibo_cn_owner(soup: BeautifulSoup) -> tuple[str | None, str]:
+    """(uid, screen name) of the account whose weibo.cn profile this is (`div.ut`, its 资料/关注 links)."""
+    uid = None
+    for a in soup.select("div.u a[href], div.tip2 a[href]"):
+        m = _WEIBO_CN_UID.search(a.get("href", ""))
+        if m:
+            uid = m.group(1) or m.group(2)
+            break
+    name = ""
+    ut = soup.select_one("div.ut span.ctt")
+    if ut is not None:
+        name = next((str(s).strip() for s in ut.strings if str(s).strip()), "").split("\xa0")[0].strip()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if not name and title.endswith("的微博"):
+        name = title[: -len("的微博")]
+    return uid, name
+
+
+@dataclass
+class WeiboCnProfilePage:
+    posts: list[Post]
+    user_id: str | None
+    screen_name: str
+    has_next: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_weibo_cn_profile(html: str, fetched_at: datetime | None) -> WeiboCnProfilePage:
+    """weibo.cn/{uid}/profile (or /u/{uid}): posts `div.c#M_{bid}`, the time and client in `span.ct`
+    (`06月17日 18:12\xa0来自绿洲APP`), counts as `赞[N]`/`转发[N]`/`评论[N]`; a repost starts with
+    `span.cmt` 转发了 <author> 的微博 and carries the reposter's words after `转发理由:`."""
+    soup = BeautifulSoup(_XML_PROLOG.sub("", html, count=1), "lxml")
+    blocks = soup.select('div.c[id^="M_"]')
+    uid, name = _weibo_cn_owner(soup)
+    if not blocks and uid is None:
+        raise MalformedError("not a weibo.cn profile page (no div.c#M_… posts, no owner)")
+    warnings: list[str] = []
+    posts = _each(blocks, lambda b: _weibo_cn_post(b, fetched_at, uid, name), "weibo.cn post", warnings)
+    nxt = any(a.get_text(strip=True) == "下页" for a in soup.select("#pagelist a"))
+    return WeiboCnProfilePage(posts, uid, name, nxt, warnings)
+
+
+def _weibo_cn_post(block: Tag, fetched_at: datetime | None, uid: str | None, name: str) -> Post:
+    bid = block["id"][2:]
+    try:
+        mid = bid_to_mid(bid)
+    except ValueError:
+        raise MalformedError(f"field `id`: {block['id']!r} is not M_<bid>") from None
+    ct = block.select_one("span.ct")
+    if ct is None:
+        raise MalformedError("field `span.ct`: no time")
+    when = ct.get_text("", strip=True)
+    try:
+        created = parse_created_at(when, fetched_at)
+    except TimeFormatError as exc:
+        raise MalformedError(f"field `span.ct`: {exc}") from None
+    client = when.split("来自", 1)[1].strip() if "来自" in when else ""
+    counts: dict[str, int] = {}
+    for a in block.find_all("a"):  # the post's own counts are links; a repost shows the original's in span.cmt
+        m = _WEIBO_CN_COUNT.match(a.get_text(strip=True))
+        if m and m.group(1) not in counts:
+            counts[m.group(1)] = int(m.group(2))
+    reposted_id = None
+    cmt = block.select_one("span.cmt")
+    is_repost = cmt is not None and cmt.get_text(strip=True).startswith("转发了")
+    if is_repost:
+        # the original's id is in its 原文评论 link (weibo.cn/comment/{bid}); its time is not on the page, so the
+        # original is linked by id only, not built as a record
+        for a in block.find_all("a", href=True):
+            m = _WEIBO_CN_BID_LINK.search(a["href"])
+            if m and m.group(1) != bid:
+                reposted_id = bid_to_mid(m.group(1))
+                break
+        reason = next((s for s in block.select("span.cmt") if s.get_text(strip=True).startswith("转发理由")), None)
+        parts: list[str] = []
+        if reason is not None:
+            for sib in reason.next_siblings:
+                if isinstance(sib, Tag) and sib.name == "a" and "/attitude/" in sib.get("href", ""):
+                    break  # the 赞[N] 转发[N] 评论[N] line follows the reposter's words
+                parts.append(str(sib))
+        body = clean_html("".join(parts))
+    else:
+        body = _html_text(block.select_one("span.ctt"))
+    return Post(
+        id=mid, mid=mid, bid=bid, created_at=created, user_id=uid, screen_name=name, text=body.text,
+        mentions=body.mentions, topics=body.topics, is_long_text=block.find("a", string="全文") is not None,
+        reposted_id=reposted_id, item_type="repost" if is_repost else "post", client=client,
+        reposts_count=counts.get("转发"), comments_count=counts.get("评论"), attitudes_count=counts.get("赞"),
+        source_url=post_url(uid, bid, mid), fetched_at=fetched_at, raw={"id": mid, "bid": bid, "html": str(block)[:8000]},
     )
