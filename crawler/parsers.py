@@ -23,6 +23,7 @@ from crawler.types import Comment, Post, User, post_url
 
 _UID_IN_HREF = re.compile(r"weibo\.(?:com|cn)/(?:u/)?(\d{5,})|^/u/(\d{5,})")
 _XML_PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WEIBO_CN_COMMENT_LINK = re.compile(r"^(?:https?://weibo\.cn)?/comment/([0-9A-Za-z]{8,10})(?:[?#]|$)")
 _BID_IN_HREF = re.compile(r"weibo\.com/(\d+)/([0-9A-Za-z]{8,10})")
 
 
@@ -303,6 +304,12 @@ def parse_weibo_cn_comments(html: str, fetched_at: datetime | None, post_id: str
                 post_id = bid_to_mid(head["id"][2:])
             except ValueError:
                 post_id = None
+        if post_id is None:  # seen in 2025: the post's block is `<div class="c" id="M_">`; its links still name it
+            for a in soup.select('a[href*="/comment/"], form[action*="/comment/"]'):
+                m = _WEIBO_CN_COMMENT_LINK.search(a.get("href") or a.get("action") or "")
+                if m:
+                    post_id = bid_to_mid(m.group(1))
+                    break
     blocks = soup.select('div.c[id^="C_"]')
     if not blocks and soup.select_one('div.c[id^="M_"]') is None:
         raise MalformedError("not a weibo.cn comment page (no div.c#C_… comments, no div.c#M_… post)")
@@ -319,6 +326,10 @@ def _weibo_cn_comment(block: Tag, fetched_at: datetime | None, post_id: str | No
     user_a = next((a for a in block.find_all("a", recursive=False)), None)
     href = user_a.get("href", "") if user_a else ""
     uid = _uid_from_href(href)
+    if uid is None:  # a custom-domain link (/luxchina): the 举报 link names the commenter as fuid=
+        spam = block.find("a", href=re.compile(r"/spam/\?.*fuid=\d+"))
+        m = re.search(r"fuid=(\d+)", spam["href"]) if spam is not None else None
+        uid = m.group(1) if m else None
     ctt = block.select_one("span.ctt")
     body = _html_text(ctt)
     text = body.text.lstrip(":：").strip()
@@ -434,7 +445,18 @@ def _weibo_cn_post(block: Tag, fetched_at: datetime | None, uid: str | None, nam
                 parts.append(str(sib))
         body = clean_html("".join(parts))
     else:
-        body = _html_text(block.select_one("span.ctt"))
+        # weibo.cn closes span.ctt early: links and text after it (`</span> <a>绿洲</a> </span>`) are still the post's,
+        # up to the 赞[N] line
+        ctt = block.select_one("span.ctt")
+        parts = [str(ctt)] if ctt is not None else []
+        for sib in (ctt.next_siblings if ctt is not None else ()):
+            if isinstance(sib, Tag) and sib.name == "a" and "/attitude/" in sib.get("href", ""):
+                break
+            if isinstance(sib, Tag) and sib.name == "a" and ("/mblog/pic" in sib.get("href", "")
+                                                             or "/mblog/oripic" in sib.get("href", "")):
+                continue
+            parts.append(str(sib))
+        body = clean_html("".join(parts))
     return Post(
         id=mid, mid=mid, bid=bid, created_at=created, user_id=uid, screen_name=name, text=body.text,
         mentions=body.mentions, topics=body.topics, is_long_text=block.find("a", string="全文") is not None,
