@@ -2,7 +2,9 @@
 
 Recognised: getIndex JSON (timeline, search, profile), comments/hotflow JSON, weibo.com
 buildComments JSON, statuses/extend JSON, statuses/show JSON, repostTimeline JSON, s.weibo.com
-search HTML, weibo.cn comment HTML. Relative dates ("5分钟前") are resolved against the file's
+search HTML (the card-wrap layout and the pre-2018 WB_cardwrap one), weibo.cn comment and profile HTML,
+m.weibo.cn /detail HTML, weibo.com ajax mymblog and longtext, weibo.com v6 comment/repost lists and
+profile feeds (`crawler.pc_parsers`). Refusal pages (login, busy, banned, access denied) are named as such. Relative dates ("5分钟前") are resolved against the file's
 modification time unless a fetch time is given. Anything else raises `UnreadableFileError`
 naming the file and why.
 """
@@ -26,11 +28,23 @@ from crawler.parsers import (
     parse_reposts,
     parse_search_html,
     parse_weibo_cn_comments,
+    parse_weibo_cn_profile,
+)
+from crawler.pc_parsers import (
+    parse_detail_page,
+    parse_mymblog,
+    parse_old_search_html,
+    parse_v6_comments,
+    parse_v6_feed,
+    parse_v6_profile_page,
+    parse_v6_reposts,
 )
 from crawler.text import clean_html
 from crawler.types import Comment, Post, RawResponse, User
 
 KINDS = ("getIndex", "hotflow", "buildComments", "extend", "show", "reposts", "search_html", "comment_html",
+         "detail_html", "weibo_cn_profile", "search_html_2017", "pc_mymblog", "pc_v6_comments", "pc_v6_reposts",
+         "pc_v6_feed", "pc_v6_profile",
          "dataabc_json", "dataabc_csv", "mediacrawler_contents_json", "mediacrawler_contents_csv",
          "mediacrawler_contents_jsonl", "mediacrawler_comments_json", "mediacrawler_comments_csv",
          "mediacrawler_comments_jsonl")
@@ -149,7 +163,24 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
         raise UnreadableFileError(str(p), f"is an empty answer (ok:0 {payload.get('msg') or ''}), no records in it")
     when = raw.fetched_at
     data = payload.get("data")
+    if str(payload.get("code")) == "100000" and data is not None:  # weibo.com v6 ajax: the list is HTML
+        html = data if isinstance(data, str) else data.get("html") if isinstance(data, dict) else None
+        if isinstance(html, str) and "comment_id=" in html:
+            cpage = parse_v6_comments(payload, when, parent)
+            flat_c: list[Post | Comment] = []
+            for c in cpage.comments:
+                flat_c.extend(c.flatten())
+            return ParsedFile(flat_c, raw, "pc_v6_comments", warnings=_named(p, cpage.warnings))
+        if isinstance(html, str) and "WB_cardwrap" in html:
+            fpage = parse_v6_feed(html, when)
+            return ParsedFile(list(fpage.posts), raw, "pc_v6_feed", warnings=_named(p, fpage.warnings))
+        if isinstance(html, str) and "list_li" in html and "feed_list_item" in html:
+            rpage = parse_v6_reposts(payload, when, parent)
+            return ParsedFile(list(rpage.posts), raw, "pc_v6_reposts", warnings=_named(p, rpage.warnings))
     if isinstance(data, dict):
+        if isinstance(data.get("list"), list) and "cards" not in data:
+            mpage = parse_mymblog(payload, when)
+            return ParsedFile(list(mpage.posts), raw, "pc_mymblog", warnings=_named(p, mpage.warnings))
         if "cards" in data or "userInfo" in data:
             page = parse_index(payload, when)
             return ParsedFile(list(page.posts), raw, "getIndex", user=page.user, warnings=_named(p, page.warnings))
@@ -181,14 +212,42 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
     raise UnreadableFileError(str(p), f"is JSON but not a Weibo answer we know (top-level keys: {keys})")
 
 
+_REFUSALS = (  # (marker in the page, what to tell the user)
+    ("网络繁忙", "is Weibo's 'busy' page (抱歉，网络繁忙), not data: wait and save the page again"),
+    ("帐号存在异常", "is Weibo's 'account blocked' page (帐号存在异常, 20003), not data: the account used was banned"),
+    ("访问受限", "is Weibo's 'access restricted' page (访问受限: a captcha is wanted), not data"),
+    ("新浪通行证", "is a Sina login page (新浪通行证), not data: save the page while logged in"),
+    ("ajaxlogin.php", "is a Sina login redirect (ajaxlogin.php), not data: save the page while logged in"),
+)
+
+
 def _parse_html(text: str, raw: RawResponse, p: Path, parent: str | None) -> ParsedFile:
     low = text[:200000]
+    when = raw.fetched_at
+    if "$render_data" in low:
+        dpage = parse_detail_page(text, when)
+        return ParsedFile(list(dpage.posts), raw, "detail_html", warnings=_named(p, dpage.warnings))
     if "card-wrap" in low or "card-no-result" in low:
-        page = parse_search_html(text, raw.fetched_at)
+        page = parse_search_html(text, when)
         return ParsedFile(list(page.posts), raw, "search_html", warnings=_named(p, page.warnings))
-    if re.search(r'id=["\']C_\d+', low) or re.search(r'id=["\']M_[0-9A-Za-z]+', low):
-        cpage = parse_weibo_cn_comments(text, raw.fetched_at, parent)
+    if "feed_list_item" in text and ("pl_weibo_direct" in text or "s.weibo.com" in low or "pl_noresult" in text):
+        opage = parse_old_search_html(text, when)
+        return ParsedFile(list(opage.posts), raw, "search_html_2017", warnings=_named(p, opage.warnings))
+    if re.search(r'id=["\']C_\d+', low):
+        cpage = parse_weibo_cn_comments(text, when, parent)
         return ParsedFile(list(cpage.comments), raw, "comment_html", warnings=_named(p, cpage.warnings))
+    if re.search(r'id=["\']M_[0-9A-Za-z]+', low):
+        if "/comment/" in low[:3000] or "评论列表" in low[:3000]:
+            cpage = parse_weibo_cn_comments(text, when, parent)
+            return ParsedFile(list(cpage.comments), raw, "comment_html", warnings=_named(p, cpage.warnings))
+        wpage = parse_weibo_cn_profile(text, when)
+        return ParsedFile(list(wpage.posts), raw, "weibo_cn_profile", warnings=_named(p, wpage.warnings))
+    for marker, why in _REFUSALS:
+        if marker in text:
+            raise UnreadableFileError(str(p), why)
+    if "FM.view(" in text and "$CONFIG" in text:
+        vpage = parse_v6_profile_page(text, when)
+        return ParsedFile(list(vpage.posts), raw, "pc_v6_profile", warnings=_named(p, vpage.warnings))
     if "passport.weibo" in low or "登录" in low[:5000]:
         raise UnreadableFileError(str(p), "is a Weibo login page, not data: save the page while logged in")
     raise UnreadableFileError(str(p), "is HTML but neither an s.weibo.com search result (div.card-wrap) nor a "

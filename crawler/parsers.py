@@ -23,6 +23,7 @@ from crawler.types import Comment, Post, User, post_url
 
 _UID_IN_HREF = re.compile(r"weibo\.(?:com|cn)/(?:u/)?(\d{5,})|^/u/(\d{5,})")
 _XML_PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WEIBO_CN_COMMENT_LINK = re.compile(r"^(?:https?://weibo\.cn)?/comment/([0-9A-Za-z]{8,10})(?:[?#]|$)")
 _BID_IN_HREF = re.compile(r"weibo\.com/(\d+)/([0-9A-Za-z]{8,10})")
 
 
@@ -55,7 +56,7 @@ def _item_id(row: Any) -> str:
     if isinstance(row, dict):
         return str(row.get("idstr") or row.get("id") or row.get("mid") or "?")
     if isinstance(row, Tag):
-        return str(row.get("mid") or row.get("id") or "?")
+        return str(row.get("mid") or row.get("comment_id") or row.get("id") or "?")
     return "?"
 
 
@@ -303,6 +304,12 @@ def parse_weibo_cn_comments(html: str, fetched_at: datetime | None, post_id: str
                 post_id = bid_to_mid(head["id"][2:])
             except ValueError:
                 post_id = None
+        if post_id is None:  # seen in 2025: the post's block is `<div class="c" id="M_">`; its links still name it
+            for a in soup.select('a[href*="/comment/"], form[action*="/comment/"]'):
+                m = _WEIBO_CN_COMMENT_LINK.search(a.get("href") or a.get("action") or "")
+                if m:
+                    post_id = bid_to_mid(m.group(1))
+                    break
     blocks = soup.select('div.c[id^="C_"]')
     if not blocks and soup.select_one('div.c[id^="M_"]') is None:
         raise MalformedError("not a weibo.cn comment page (no div.c#C_… comments, no div.c#M_… post)")
@@ -319,6 +326,10 @@ def _weibo_cn_comment(block: Tag, fetched_at: datetime | None, post_id: str | No
     user_a = next((a for a in block.find_all("a", recursive=False)), None)
     href = user_a.get("href", "") if user_a else ""
     uid = _uid_from_href(href)
+    if uid is None:  # a custom-domain link (/luxchina): the 举报 link names the commenter as fuid=
+        spam = block.find("a", href=re.compile(r"/spam/\?.*fuid=\d+"))
+        m = re.search(r"fuid=(\d+)", spam["href"]) if spam is not None else None
+        uid = m.group(1) if m else None
     ctt = block.select_one("span.ctt")
     body = _html_text(ctt)
     text = body.text.lstrip(":：").strip()
@@ -342,4 +353,114 @@ def _weibo_cn_comment(block: Tag, fetched_at: datetime | None, post_id: str | No
         like_count=likes, source_url=f"https://m.weibo.cn/detail/{post_id}#comment-{cid}" if post_id else "",
         region=region[:64], fetched_at=fetched_at, topics=body.topics,
         raw={"id": cid, "html": str(block)[:8000]},
+    )
+
+
+# ---------------------------------------------------------------- HTML: weibo.cn profile page
+
+_WEIBO_CN_UID = re.compile(r"^/(\d{5,})/(?:info|follow|fans|avatar)|[?&](?:uid|fuid)=(\d{5,})")
+_WEIBO_CN_COUNT = re.compile(r"^(赞|转发|评论)\[(\d+)\]$")
+_WEIBO_CN_BID_LINK = re.compile(r"weibo\.cn/comment/([0-9A-Za-z]{8,10})")
+
+
+def _weibo_cn_owner(soup: BeautifulSoup) -> tuple[str | None, str]:
+    """(uid, screen name) of the account whose weibo.cn profile this is (`div.ut`, its 资料/关注 links)."""
+    uid = None
+    for a in soup.select("div.u a[href], div.tip2 a[href]"):
+        m = _WEIBO_CN_UID.search(a.get("href", ""))
+        if m:
+            uid = m.group(1) or m.group(2)
+            break
+    name = ""
+    ut = soup.select_one("div.ut span.ctt")
+    if ut is not None:
+        name = next((str(s).strip() for s in ut.strings if str(s).strip()), "").split("\xa0")[0].strip()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if not name and title.endswith("的微博"):
+        name = title[: -len("的微博")]
+    return uid, name
+
+
+@dataclass
+class WeiboCnProfilePage:
+    posts: list[Post]
+    user_id: str | None
+    screen_name: str
+    has_next: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_weibo_cn_profile(html: str, fetched_at: datetime | None) -> WeiboCnProfilePage:
+    """weibo.cn/{uid}/profile (or /u/{uid}): posts `div.c#M_{bid}`, the time and client in `span.ct`
+    (`06月17日 18:12\xa0来自绿洲APP`), counts as `赞[N]`/`转发[N]`/`评论[N]`; a repost starts with
+    `span.cmt` 转发了 <author> 的微博 and carries the reposter's words after `转发理由:`."""
+    soup = BeautifulSoup(_XML_PROLOG.sub("", html, count=1), "lxml")
+    blocks = soup.select('div.c[id^="M_"]')
+    uid, name = _weibo_cn_owner(soup)
+    if not blocks and uid is None:
+        raise MalformedError("not a weibo.cn profile page (no div.c#M_… posts, no owner)")
+    warnings: list[str] = []
+    posts = _each(blocks, lambda b: _weibo_cn_post(b, fetched_at, uid, name), "weibo.cn post", warnings)
+    nxt = any(a.get_text(strip=True) == "下页" for a in soup.select("#pagelist a"))
+    return WeiboCnProfilePage(posts, uid, name, nxt, warnings)
+
+
+def _weibo_cn_post(block: Tag, fetched_at: datetime | None, uid: str | None, name: str) -> Post:
+    bid = block["id"][2:]
+    try:
+        mid = bid_to_mid(bid)
+    except ValueError:
+        raise MalformedError(f"field `id`: {block['id']!r} is not M_<bid>") from None
+    ct = block.select_one("span.ct")
+    if ct is None:
+        raise MalformedError("field `span.ct`: no time")
+    when = ct.get_text("", strip=True)
+    try:
+        created = parse_created_at(when, fetched_at)
+    except TimeFormatError as exc:
+        raise MalformedError(f"field `span.ct`: {exc}") from None
+    client = when.split("来自", 1)[1].strip() if "来自" in when else ""
+    counts: dict[str, int] = {}
+    for a in block.find_all("a"):  # the post's own counts are links; a repost shows the original's in span.cmt
+        m = _WEIBO_CN_COUNT.match(a.get_text(strip=True))
+        if m and m.group(1) not in counts:
+            counts[m.group(1)] = int(m.group(2))
+    reposted_id = None
+    cmt = block.select_one("span.cmt")
+    is_repost = cmt is not None and cmt.get_text(strip=True).startswith("转发了")
+    if is_repost:
+        # the original's id is in its 原文评论 link (weibo.cn/comment/{bid}); its time is not on the page, so the
+        # original is linked by id only, not built as a record
+        for a in block.find_all("a", href=True):
+            m = _WEIBO_CN_BID_LINK.search(a["href"])
+            if m and m.group(1) != bid:
+                reposted_id = bid_to_mid(m.group(1))
+                break
+        reason = next((s for s in block.select("span.cmt") if s.get_text(strip=True).startswith("转发理由")), None)
+        parts: list[str] = []
+        if reason is not None:
+            for sib in reason.next_siblings:
+                if isinstance(sib, Tag) and sib.name == "a" and "/attitude/" in sib.get("href", ""):
+                    break  # the 赞[N] 转发[N] 评论[N] line follows the reposter's words
+                parts.append(str(sib))
+        body = clean_html("".join(parts))
+    else:
+        # weibo.cn closes span.ctt early: links and text after it (`</span> <a>绿洲</a> </span>`) are still the post's,
+        # up to the 赞[N] line
+        ctt = block.select_one("span.ctt")
+        parts = [str(ctt)] if ctt is not None else []
+        for sib in (ctt.next_siblings if ctt is not None else ()):
+            if isinstance(sib, Tag) and sib.name == "a" and "/attitude/" in sib.get("href", ""):
+                break
+            if isinstance(sib, Tag) and sib.name == "a" and ("/mblog/pic" in sib.get("href", "")
+                                                             or "/mblog/oripic" in sib.get("href", "")):
+                continue
+            parts.append(str(sib))
+        body = clean_html("".join(parts))
+    return Post(
+        id=mid, mid=mid, bid=bid, created_at=created, user_id=uid, screen_name=name, text=body.text,
+        mentions=body.mentions, topics=body.topics, is_long_text=block.find("a", string="全文") is not None,
+        reposted_id=reposted_id, item_type="repost" if is_repost else "post", client=client,
+        reposts_count=counts.get("转发"), comments_count=counts.get("评论"), attitudes_count=counts.get("赞"),
+        source_url=post_url(uid, bid, mid), fetched_at=fetched_at, raw={"id": mid, "bid": bid, "html": str(block)[:8000]},
     )

@@ -77,16 +77,22 @@ def test_profile_long_text_and_an_empty_answer():
 
 
 def test_the_corpus_imported_twice_adds_nothing_the_second_time(db_url, tmp_path):
-    def run() -> dict:
-        out = subprocess.run([sys.executable, "-m", "matrix.cli", "--db", db_url, "import", str(CORPUS), "--format",
+    def run(path: Path) -> dict:
+        out = subprocess.run([sys.executable, "-m", "matrix.cli", "--db", db_url, "import", str(path), "--format",
                               "json"], capture_output=True, text=True, timeout=300, env=dict(os.environ))
         assert "Traceback" not in out.stderr
         return json.loads(out.stdout)
 
-    first = run()
+    first = run(NB)
     # 10 + 11 + 11 posts, the second timeline's 11 all in the first but its new one, plus the original post that
-    # the 余霜 repost carries in `retweeted_status` (4655757364823177, not in the timeline itself)
+    # the 余霜 repost carries in `retweeted_status` (4655757364823177, not in the timeline itself); the show and
+    # /detail files are of posts 4645748019299849 and 4649031014551911, both in the first timeline
     assert first["new"] == 10 + 1 + 11 + 1
     assert [Path(f["path"]).name for f in first["failed"]] == ["weibo_err_profile.json"]
-    second = run()
-    assert second["new"] == 0 and second["items"] == first["items"]
+    whole = run(CORPUS)
+    assert whole["new"] > 0
+    assert sorted(Path(f["path"]).name for f in whole["failed"]) == sorted([
+        "weibo_err_profile.json", "refusal_access_denied.html", "refusal_banned.html", "refusal_busy.html",
+        "refusal_login_error_gbk.html", "weibo_com_profile_page_1854706423.html"])
+    again = run(CORPUS)
+    assert again["new"] == 0 and again["items"] == whole["items"]
