@@ -22,16 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
 from tests.bench.archive import write_archive  # noqa: E402
+from tests.bench.bench_ingest import fresh_pg  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WZMON = [sys.executable, str(Path(__file__).with_name("_peak_memory.py"))]
@@ -61,21 +58,6 @@ def wzmon(args: list[str], db: str, env: dict | None = None) -> tuple[float, int
     mb = int(peak.read_text()) // 1024 if peak.exists() else -1
     peak.unlink(missing_ok=True)
     return seconds, mb, proc.stdout
-
-
-def fresh_pg(server: str) -> tuple[str, callable]:
-    base = make_url(server)
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"wzmon_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 def import_run(db: str, folder: Path, roster: Path) -> dict:
