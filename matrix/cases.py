@@ -1043,13 +1043,14 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
                  "reason, detail, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     if rising:
         session.expire_all()  # the bulk UPDATE bypassed the identity map
+    for part in _chunks(rising, 2000):  # a part at a time, so memory does not grow with the number of cases
+        ids = [cid for cid, _, _ in part]
+        held = {c.id: c for chunk in _chunks(ids) for c in session.scalars(select(Case).where(Case.id.in_(chunk)))}
         raised: list[tuple[Case, EventRow]] = []
-        ids = [cid for cid, _, _ in rising]
-        held = {c.id: c for i in range(0, len(ids), 500)
-                for c in session.scalars(select(Case).where(Case.id.in_(ids[i:i + 500])))}
-        for case_id, old_level, res in rising:
+        for case_id, old_level, res in part:
             raised += _level_events(session, held[case_id], old_level, res, policy, now, order)
         _enqueue(session, raised)
+        del held, raised
     session.flush()
     return RecomputeResult(len(rows), len(updates), time.perf_counter() - t0, policy.version)
 

@@ -246,6 +246,7 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
         bar = tqdm(total=len(files), unit="file", desc="import", dynamic_ncols=True)
     batch: list[tuple[str, Page, None]] = []
     batch_size = 0
+    batches = [0]
 
     def flush() -> None:
         nonlocal batch, batch_size
@@ -263,6 +264,9 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             summary.new += res.new_items
             summary.cases_touched.update(res.cases_touched)
         batch, batch_size = [], 0
+        batches[0] += 1
+        if batches[0] & (batches[0] - 1) == 0:  # after batches 1, 2, 4, 8, ...: each time the tables have doubled
+            ingestor.analyze()
         if bar is not None:
             bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
 

@@ -305,6 +305,15 @@ class Ingestor:
                                last_item_at, new_created, row=rows.get(key) or new_cursor_row(session, key))
         return result
 
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's planner statistics of the tables an import grows (an archive loaded into fresh
+        tables outruns autovacuum: with stale counts the planner scans whole tables for lookups by id)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "ANALYZE posts, cases, case_events, raw_responses, alerts")
+
     def tick(self, now: datetime | None = None) -> int:
         """Run the SLA clock over all open cases (levels rise as time passes, even with no new posts)."""
         if self.policy.refresh_calendar():
