@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import EXT_LEXICON, GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path
+from .datasets import (EXT_LEXICON, GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path,
+                       weibo_train_path)
 from .features import as_lexicon, features
 from .linear import Sparse, fit_softmax
 from .model import FORMAT, LinearModel
@@ -42,6 +43,8 @@ class Params:
     kind_hand_weight: float = 1.0  # the same for the kind head (CV: no gain from weighting)
     two_way_mix: float = 0.5  # > 0: add this times a 2-way head fitted on the dev rows alone (product of experts)
     two_way_l2: float = 3e-4  # its L2
+    extra_weight: float = 0.0  # each copy (raw, stripped) of a weibo_senti_train.csv row in the 3-way head (issue 21)
+    two_way_extra_weight: float = 2.0  # the same in the 2-way head
 
 
 def load_lexicon(path: str | Path | None = None, min_abs: float = 0.0) -> dict[str, float] | None:
@@ -75,14 +78,22 @@ def expand_dev(rows: list[Example]) -> list[Example]:
     return out
 
 
+def _rows(x: Sparse, keep_rows: np.ndarray) -> Sparse:
+    """The rows of X picked by the boolean KEEP_ROWS, renumbered in order."""
+    new = np.cumsum(keep_rows) - 1
+    keep = keep_rows[x.rows]
+    return Sparse(new[x.rows[keep]], x.cols[keep], x.vals[keep], int(keep_rows.sum()), x.n_cols)
+
+
 def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params) -> np.ndarray:
-    """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…), returned as a
-    (n_cols, 3) update of the sentiment head: +d/2 on positive, -d/2 on negative, so the two heads multiply
-    as experts; neutral is untouched."""
-    keep = x.rows >= first_dev
-    sub = Sparse(x.rows[keep] - first_dev, x.cols[keep], x.vals[keep], x.n_rows - first_dev, x.n_cols)
-    yy = (y[first_dev:] == LABELS.index("positive")).astype(np.int64)
-    w2 = fit_softmax(sub, yy, 2, weights[first_dev:], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
+    """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…, WEIGHTS their
+    weights; rows of weight 0 are left out), returned as a (n_cols, 3) update of the sentiment head: +d/2 on
+    positive, -d/2 on negative, so the two heads multiply as experts; neutral is untouched."""
+    keep_rows = np.zeros(x.n_rows, dtype=bool)
+    keep_rows[first_dev:] = weights > 0
+    sub = _rows(x, keep_rows)
+    yy = (y[keep_rows] == LABELS.index("positive")).astype(np.int64)
+    w2 = fit_softmax(sub, yy, 2, weights[weights > 0], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
     d = (w2[:, 1] - w2[:, 0]) / 2
     out = np.zeros((x.n_cols, len(LABELS)))
     out[:, LABELS.index("positive")] = d
@@ -91,14 +102,17 @@ def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, 
 
 
 def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
-        lex: dict[str, float] | None = None) -> LinearModel:
-    """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only.
+        lex: dict[str, float] | None = None, extra: list[Example] = ()) -> LinearModel:
+    """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only, and so do
+    `extra` rows (weibo_senti_train.csv), weighted `params.extra_weight` instead of `dev_weight`.
     `lex` (word -> polarity) adds the external-lexicon features and is stored in the model."""
-    two_way = expand_dev(dev)
+    two_way_dev = expand_dev(dev)
+    two_way_extra = expand_dev(extra)
+    two_way = two_way_dev + two_way_extra
     examples = list(gov) + two_way
     lex = as_lexicon(lex)
     weights = np.array([params.gov_weight * (params.hand_weight if e.source == "handwritten" else 1.0) for e in gov]
-                       + [params.dev_weight] * len(two_way))
+                       + [params.dev_weight] * len(two_way_dev) + [params.extra_weight] * len(two_way_extra))
     feats = [features(e.text, lex)[0] for e in examples]
     df: dict[str, int] = {}
     for f in feats:
@@ -111,10 +125,12 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
     # dev rows are 2-way: their softmax runs over negative/positive only.
     allowed = np.ones((len(examples), len(LABELS)), dtype=bool)
     allowed[len(gov):, LABELS.index("neutral")] = False
-    w_sent = fit_softmax(x, y, len(LABELS), weights, l2=params.l2, epochs=params.epochs, lr=params.lr,
-                         allowed=allowed)
+    used = weights > 0  # extra rows at weight 0 shape the feature list and the 2-way head only
+    w_sent = fit_softmax(_rows(x, used), y[used], len(LABELS), weights[used], l2=params.l2, epochs=params.epochs,
+                         lr=params.lr, allowed=allowed[used])
     if params.two_way_mix > 0 and len(gov) < len(examples):
-        w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), weights, params)
+        w2 = np.array([params.dev_weight] * len(two_way_dev) + [params.two_way_extra_weight] * len(two_way_extra))
+        w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
     kinds = [e.kind for e in gov]
     if any(k not in KINDS for k in kinds):
         raise DataFileError(f"gov training rows need a kind in {KINDS}; found {sorted(set(map(str, kinds)) - set(KINDS))}")
@@ -134,6 +150,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
     kept_names = [names[i] for i in keep]
     return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep] / SCALE,
                        lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
+                        "n_extra_rows": len(extra),
                         "n_examples": len(examples), "n_features": len(kept_names)})
 
 
@@ -153,17 +170,26 @@ def serialise(model: LinearModel, meta: dict) -> bytes:
     return buf.getvalue()
 
 
+def read_extra(path: str | Path | None = None) -> list[Example]:
+    """The 2-way rows of weibo_senti_train.csv (see shared/data/README.md), in file order."""
+    return read_labelled_csv(path or weibo_train_path())
+
+
 def train(out: str | Path = MODEL_FILE, gov_path: str | Path = GOV_TRAIN, dev_path: str | Path | None = None,
-          params: Params = Params(), lex_path: str | Path | None = None) -> tuple[Path, LinearModel]:
+          params: Params = Params(), lex_path: str | Path | None = None,
+          extra_path: str | Path | None = None) -> tuple[Path, LinearModel]:
     gov_path = Path(gov_path)
     dev_path = Path(dev_path) if dev_path else sentiment_dev_path()
+    extra_path = Path(extra_path) if extra_path else weibo_train_path()
     gov = read_labelled_csv(gov_path)
     dev_train, dev_held = dev_split(dev_path)
+    extra = read_extra(extra_path)
     lex_path = Path(lex_path) if lex_path else EXT_LEXICON
     lex = load_lexicon(lex_path, params.lex_min)
-    model = fit(gov, dev_train, params, lex)
+    model = fit(gov, dev_train, params, lex, extra)
     meta = dict(model.meta)
-    meta["inputs"] = {gov_path.name: _sha256(gov_path), dev_path.name: _sha256(dev_path)}
+    meta["inputs"] = {gov_path.name: _sha256(gov_path), dev_path.name: _sha256(dev_path),
+                      extra_path.name: _sha256(extra_path)}
     if lex is not None:
         meta["inputs"][lex_path.name] = _sha256(lex_path)
         meta["lexicon_words"] = len(lex)
