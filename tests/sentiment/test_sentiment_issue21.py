@@ -81,3 +81,18 @@ def test_three_way_and_neutral_f1_on_the_hand_written_held_out_posts():
     rep = evaluate([e.label for e in rows], [p.label for p in preds], THREE)
     assert rep.macro_f1 >= 0.87, rep.format()
     assert rep.f1["neutral"] >= 0.80, rep.format()
+
+
+def test_restricted_basis_keeps_the_polar_columns_tied():
+    """linear.fit_softmax(basis=…): with rows [0, 1, 0] and [-1, 0, 1] the negative and positive columns stay
+    opposite (the stacked CV option of issue 21); with [0, 1, 0] alone they stay zero."""
+    import numpy as np
+
+    from sentiment.linear import Sparse, fit_softmax
+
+    x = Sparse.build([{"a": 1.0}, {"b": 1.0}, {"c": 1.0}, {"a": 1.0, "c": 1.0}], {"a": 0, "b": 1, "c": 2})
+    y = np.array([0, 1, 2, 2])
+    w = fit_softmax(x, y, 3, epochs=50, basis=np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 1.0]]), basis_l2=[1.0, 5.0])
+    assert np.array_equal(w[:, 0], -w[:, 2]) and np.abs(w).max() > 0
+    w1 = fit_softmax(x, y, 3, epochs=50, basis=np.array([[0.0, 1.0, 0.0]]))
+    assert not w1[:, [0, 2]].any() and w1[1, 1] > 0
