@@ -24,22 +24,27 @@ def sentiment_group() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="where to write the model (default: the shipped sentiment/data/model.json.gz)")
 @click.option("--shared-data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="directory holding sentiment_dev.csv (default: ../shared/data next to the repository)")
+              help="directory holding sentiment_dev.csv and weibo_senti_train.csv (default: ../shared/data next to "
+                   "the repository)")
 def train_cmd(out: Path | None, shared_data: Path | None) -> None:
-    """Rebuild the model from sentiment/data/gov_train.csv and shared sentiment_dev.csv (deterministic).
+    """Rebuild the model from sentiment/data/gov_train.csv and shared sentiment_dev.csv and weibo_senti_train.csv
+    (deterministic).
 
     \b
     Example:
       wzmon sentiment train --shared-data ../shared/data
     """
-    from .datasets import MODEL_FILE, sentiment_dev_path
+    from .datasets import MODEL_FILE, sentiment_dev_path, weibo_train_path
     from .train import train
 
     dev = (shared_data / "sentiment_dev.csv") if shared_data else sentiment_dev_path()
-    if not dev.exists():
-        raise click.ClickException(f"{dev} not found: pass --shared-data DIR holding sentiment_dev.csv")
+    extra = (shared_data / "weibo_senti_train.csv") if shared_data else weibo_train_path()
+    for need in (dev, extra):
+        if not need.exists():
+            raise click.ClickException(f"{need} not found: pass --shared-data DIR holding sentiment_dev.csv and "
+                                       "weibo_senti_train.csv")
     try:
-        path, model = train(out or MODEL_FILE, dev_path=dev)
+        path, model = train(out or MODEL_FILE, dev_path=dev, extra_path=extra)
     except SentimentError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {path} ({path.stat().st_size} bytes, {model.meta['n_features']} features, "

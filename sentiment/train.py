@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import EXT_LEXICON, GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path
+from .datasets import (EXT_LEXICON, GOV_TRAIN, MODEL_FILE, Example, dev_split, read_labelled_csv, sentiment_dev_path,
+                       weibo_train_path)
 from .features import as_lexicon, features
 from .linear import Sparse, fit_softmax
 from .model import FORMAT, LinearModel
@@ -29,7 +30,8 @@ LEX_SCALE = 100  # lexicon scores have two decimals
 
 @dataclass(frozen=True)
 class Params:
-    min_df: int = 2
+    min_df: int = 2  # over the gov and dev rows
+    extra_min_df: int = 4  # or over all rows, weibo_senti_train.csv's included (issue 21: keeps the file small)
     l2: float = 3e-4  # sentiment head
     kind_l2: float = 3e-5  # kind head (fewer, cleaner rows: weaker penalty)
     kind_balanced: bool = True  # weight kind rows by 1 / rows of their kind, so 建议 and 求助 count
@@ -40,8 +42,14 @@ class Params:
     lex_min: float = 1.0  # external-lexicon words with |score| below this are left out
     hand_weight: float = 8.0  # extra factor for hand-written gov rows (source "handwritten"), sentiment head
     kind_hand_weight: float = 1.0  # the same for the kind head (CV: no gain from weighting)
-    two_way_mix: float = 0.5  # > 0: add this times a 2-way head fitted on the dev rows alone (product of experts)
-    two_way_l2: float = 3e-4  # its L2
+    two_way_mix: float = 1.0  # > 0: add this times a 2-way head fitted on the dev rows alone (product of experts)
+    two_way_l2: float = 3e-5  # its L2 (issue 21: 3e-4 with 1,497 rows; 3e-5 with weibo_senti_train.csv's too)
+    extra_weight: float = 0.0  # each copy (raw, stripped) of a weibo_senti_train.csv row in the 3-way head (issue 21)
+    two_way_extra_weight: float = 2.0  # the same in the 2-way head
+    extra_stripped_only: bool = True  # weibo_senti_train.csv rows only as stripped copies (no raw copy)
+    stacked: bool = False  # fit the 3-way head on top of the 2-way head (its logits as a fixed offset)
+    stack_polar_l2: float = 1.0  # when stacked: L2 factor on the 3-way head's positive-vs-negative part (0: none)
+    stack_dev_weight: float = 2.0  # weight of each dev-row copy in the 3-way head when stacked (0: left out)
 
 
 def load_lexicon(path: str | Path | None = None, min_abs: float = 0.0) -> dict[str, float] | None:
@@ -75,14 +83,22 @@ def expand_dev(rows: list[Example]) -> list[Example]:
     return out
 
 
+def _rows(x: Sparse, keep_rows: np.ndarray) -> Sparse:
+    """The rows of X picked by the boolean KEEP_ROWS, renumbered in order."""
+    new = np.cumsum(keep_rows) - 1
+    keep = keep_rows[x.rows]
+    return Sparse(new[x.rows[keep]], x.cols[keep], x.vals[keep], int(keep_rows.sum()), x.n_cols)
+
+
 def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params) -> np.ndarray:
-    """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…), returned as a
-    (n_cols, 3) update of the sentiment head: +d/2 on positive, -d/2 on negative, so the two heads multiply
-    as experts; neutral is untouched."""
-    keep = x.rows >= first_dev
-    sub = Sparse(x.rows[keep] - first_dev, x.cols[keep], x.vals[keep], x.n_rows - first_dev, x.n_cols)
-    yy = (y[first_dev:] == LABELS.index("positive")).astype(np.int64)
-    w2 = fit_softmax(sub, yy, 2, weights[first_dev:], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
+    """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…, WEIGHTS their
+    weights; rows of weight 0 are left out), returned as a (n_cols, 3) update of the sentiment head: +d/2 on
+    positive, -d/2 on negative, so the two heads multiply as experts; neutral is untouched."""
+    keep_rows = np.zeros(x.n_rows, dtype=bool)
+    keep_rows[first_dev:] = weights > 0
+    sub = _rows(x, keep_rows)
+    yy = (y[keep_rows] == LABELS.index("positive")).astype(np.int64)
+    w2 = fit_softmax(sub, yy, 2, weights[weights > 0], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
     d = (w2[:, 1] - w2[:, 0]) / 2
     out = np.zeros((x.n_cols, len(LABELS)))
     out[:, LABELS.index("positive")] = d
@@ -91,30 +107,60 @@ def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, 
 
 
 def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
-        lex: dict[str, float] | None = None) -> LinearModel:
-    """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only.
+        lex: dict[str, float] | None = None, extra: list[Example] = ()) -> LinearModel:
+    """Fit both heads. `gov` rows carry a kind; `dev` rows (2-way) train the sentiment head only, and so do
+    `extra` rows (weibo_senti_train.csv), weighted `params.extra_weight` instead of `dev_weight`.
     `lex` (word -> polarity) adds the external-lexicon features and is stored in the model."""
-    two_way = expand_dev(dev)
+    two_way_dev = expand_dev(dev)
+    if params.extra_stripped_only:  # the 2-way rows of weibo_senti_train.csv with their [表情] tokens removed only
+        two_way_extra = [Example(t, r.label) for r in extra if (t := strip_emoticons(r.text).strip())]
+    else:
+        two_way_extra = expand_dev(extra)
+    two_way = two_way_dev + two_way_extra
     examples = list(gov) + two_way
     lex = as_lexicon(lex)
     weights = np.array([params.gov_weight * (params.hand_weight if e.source == "handwritten" else 1.0) for e in gov]
-                       + [params.dev_weight] * len(two_way))
+                       + [params.dev_weight] * len(two_way_dev) + [params.extra_weight] * len(two_way_extra))
     feats = [features(e.text, lex)[0] for e in examples]
-    df: dict[str, int] = {}
-    for f in feats:
+    n_small = len(gov) + len(two_way_dev)
+    df: dict[str, int] = {}  # over the gov and dev rows
+    for f in feats[:n_small]:
         for k in f:
             df[k] = df.get(k, 0) + 1
-    names = sorted(k for k, n in df.items() if n >= params.min_df or k[:2] in ("R:", "B:", "X:"))
+    df_all = dict(df)  # over every row, weibo_senti_train.csv's too
+    for f in feats[n_small:]:
+        for k in f:
+            df_all[k] = df_all.get(k, 0) + 1
+    names = sorted(k for k, n in df_all.items()
+                   if df.get(k, 0) >= params.min_df or n >= params.extra_min_df or k[:2] in ("R:", "B:", "X:"))
     index = {n: i for i, n in enumerate(names)}
     x = Sparse.build(feats, index)
     y = np.array([LABELS.index(e.label) for e in examples])
     # dev rows are 2-way: their softmax runs over negative/positive only.
     allowed = np.ones((len(examples), len(LABELS)), dtype=bool)
     allowed[len(gov):, LABELS.index("neutral")] = False
-    w_sent = fit_softmax(x, y, len(LABELS), weights, l2=params.l2, epochs=params.epochs, lr=params.lr,
-                         allowed=allowed)
-    if params.two_way_mix > 0 and len(gov) < len(examples):
-        w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), weights, params)
+    w2 = np.array([params.dev_weight] * len(two_way_dev) + [params.two_way_extra_weight] * len(two_way_extra))
+    if params.stacked and params.two_way_mix > 0 and len(gov) < len(examples):
+        # issue 21: the 2-way head first (dev + weibo_senti_train rows), then the 3-way head fitted on top of it:
+        # its logits enter every row as a fixed offset, so the 3-way head learns the neutral class (and what the
+        # government rows add to polarity) given how sure the 2-way head already is.
+        head2 = params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
+        weights[len(gov):len(gov) + len(two_way_dev)] = params.stack_dev_weight
+        used = weights > 0
+        xs = _rows(x, used)
+        basis, pen = [[0.0, 1.0, 0.0]], [1.0]  # neutral against the two polar classes
+        if params.stack_polar_l2 > 0:  # and what the gov rows add to positive-vs-negative, penalised this much more
+            basis.append([-1.0, 0.0, 1.0])
+            pen.append(params.stack_polar_l2)
+        w_sent = fit_softmax(xs, y[used], len(LABELS), weights[used], l2=params.l2, epochs=params.epochs,
+                             lr=params.lr, allowed=allowed[used], offset=xs.dot(head2), basis=np.array(basis),
+                             basis_l2=pen) + head2
+    else:
+        used = weights > 0  # extra rows at weight 0 shape the feature list and the 2-way head only
+        w_sent = fit_softmax(_rows(x, used), y[used], len(LABELS), weights[used], l2=params.l2, epochs=params.epochs,
+                             lr=params.lr, allowed=allowed[used])
+        if params.two_way_mix > 0 and len(gov) < len(examples):
+            w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
     kinds = [e.kind for e in gov]
     if any(k not in KINDS for k in kinds):
         raise DataFileError(f"gov training rows need a kind in {KINDS}; found {sorted(set(map(str, kinds)) - set(KINDS))}")
@@ -134,6 +180,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
     kept_names = [names[i] for i in keep]
     return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep] / SCALE,
                        lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
+                        "n_extra_rows": len(extra),
                         "n_examples": len(examples), "n_features": len(kept_names)})
 
 
@@ -153,17 +200,26 @@ def serialise(model: LinearModel, meta: dict) -> bytes:
     return buf.getvalue()
 
 
+def read_extra(path: str | Path | None = None) -> list[Example]:
+    """The 2-way rows of weibo_senti_train.csv (see shared/data/README.md), in file order."""
+    return read_labelled_csv(path or weibo_train_path())
+
+
 def train(out: str | Path = MODEL_FILE, gov_path: str | Path = GOV_TRAIN, dev_path: str | Path | None = None,
-          params: Params = Params(), lex_path: str | Path | None = None) -> tuple[Path, LinearModel]:
+          params: Params = Params(), lex_path: str | Path | None = None,
+          extra_path: str | Path | None = None) -> tuple[Path, LinearModel]:
     gov_path = Path(gov_path)
     dev_path = Path(dev_path) if dev_path else sentiment_dev_path()
+    extra_path = Path(extra_path) if extra_path else weibo_train_path()
     gov = read_labelled_csv(gov_path)
     dev_train, dev_held = dev_split(dev_path)
+    extra = read_extra(extra_path)
     lex_path = Path(lex_path) if lex_path else EXT_LEXICON
     lex = load_lexicon(lex_path, params.lex_min)
-    model = fit(gov, dev_train, params, lex)
+    model = fit(gov, dev_train, params, lex, extra)
     meta = dict(model.meta)
-    meta["inputs"] = {gov_path.name: _sha256(gov_path), dev_path.name: _sha256(dev_path)}
+    meta["inputs"] = {gov_path.name: _sha256(gov_path), dev_path.name: _sha256(dev_path),
+                      extra_path.name: _sha256(extra_path)}
     if lex is not None:
         meta["inputs"][lex_path.name] = _sha256(lex_path)
         meta["lexicon_words"] = len(lex)
@@ -175,3 +231,9 @@ def train(out: str | Path = MODEL_FILE, gov_path: str | Path = GOV_TRAIN, dev_pa
     tmp.write_bytes(data)
     tmp.replace(out)
     return out, LinearModel.load(out)
+
+
+if __name__ == "__main__":  # python -m sentiment.train: rebuild the shipped model file in place
+    _path, _model = train()
+    print(f"wrote {_path} ({_path.stat().st_size} bytes, {_model.meta['n_features']} features, "
+          f"{_model.meta['n_examples']} training texts)")

@@ -110,6 +110,8 @@ def test_train_writes_a_loadable_model(cli, tmp_path):
     shared.mkdir()
     (shared / "sentiment_dev.csv").write_text(
         "text,label\n" + "".join(f"今天好开心{i}[哈哈],1\n今天好难过{i}[泪],0\n" for i in range(20)), encoding="utf-8")
+    (shared / "weibo_senti_train.csv").write_text(
+        "text,label\n" + "".join(f"真高兴{i}[哈哈],1\n真伤心{i}[泪],0\n" for i in range(20)), encoding="utf-8")
     res = CliRunner().invoke(cli, ["sentiment", "train", "--shared-data", str(shared), "--out", str(tmp_path / "m.json.gz")])
     assert res.exit_code == 0, res.output
     from sentiment.model import LinearModel
@@ -120,3 +122,6 @@ def test_train_writes_a_loadable_model(cli, tmp_path):
 def test_train_without_shared_data_is_a_plain_error(cli, tmp_path):
     res = CliRunner().invoke(cli, ["sentiment", "train", "--shared-data", str(tmp_path), "--out", str(tmp_path / "m.gz")])
     assert res.exit_code != 0 and "sentiment_dev.csv" in res.output
+    (tmp_path / "sentiment_dev.csv").write_text("text,label\n好开心[哈哈],1\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["sentiment", "train", "--shared-data", str(tmp_path), "--out", str(tmp_path / "m.gz")])
+    assert res.exit_code != 0 and "weibo_senti_train.csv not found" in res.output

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from sentiment import datagen
-from sentiment.datasets import GOV_EVAL, GOV_TRAIN, MODEL_FILE, dev_split, read_labelled_csv, sentiment_dev_path
+from sentiment.datasets import (GOV_EVAL, GOV_TRAIN, MODEL_FILE, dev_split, read_labelled_csv, sentiment_dev_path,
+                                weibo_train_path)
 from sentiment.types import KINDS, LABELS
 
 
@@ -74,9 +75,11 @@ def test_broken_model_file_gives_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # issue 21: ~43,000 training rows, a few minutes on a busy 2-core machine
 def test_train_reproduces_the_shipped_model(tmp_path):
-    if not sentiment_dev_path().exists():
-        pytest.skip(f"{sentiment_dev_path()} not present")
+    for path in (sentiment_dev_path(), weibo_train_path()):
+        if not path.exists():
+            pytest.skip(f"{path} not present")
     from sentiment.train import train
 
     out, model = train(tmp_path / "model.json.gz")
