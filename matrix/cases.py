@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from matrix import rollup
+from matrix.db import chunks
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
 from matrix.timeutil import as_utc, utcnow
 from matrix.workcal import _US_PER_DAY, CalendarError
@@ -195,7 +196,7 @@ def _open_cases(session: Session, items: Sequence[Post], roster: Roster, policy:
     """Case ids of ITEMS (in time order), opening the cases that do not exist yet; {post id: case id}."""
     ids = list(dict.fromkeys(i.id for i in items))
     found: dict[str, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         found.update((p, c) for p, c in session.execute(select(Case.post_id, Case.id).where(Case.post_id.in_(chunk))))
     specs: list[tuple[dict[str, Any], Post, dict]] = []
     for item in items:
@@ -247,7 +248,7 @@ def _comment_case_parents(session: Session, items: Sequence[Post], roster: Roste
              and i.user_id not in roster.by_uid and (i.post_kind or "其他") in inspection.comment_kinds
              and (i.post_kind or "其他") in policy.open_kinds]
     parents: dict[str, Any] = {}
-    for chunk in _chunks(sorted({i.parent_id for i in cands})):
+    for chunk in chunks(sorted({i.parent_id for i in cands})):
         parents.update((p.id, p) for p in session.execute(
             select(Post.id, Post.item_type, Post.user_id).where(Post.id.in_(chunk))))
     out = {}
@@ -262,7 +263,7 @@ def _open_comment_cases(session: Session, items: Sequence[Post], parents: dict[s
                         policy: Any) -> dict[str, int]:
     """Cases for citizens' requests in the comments under members' own posts (PARENTS): that member owes each."""
     found: dict[str, int] = {}
-    for chunk in _chunks(list(dict.fromkeys(i.id for i in items))):
+    for chunk in chunks(list(dict.fromkeys(i.id for i in items))):
         found.update((p, c) for p, c in session.execute(select(Case.post_id, Case.id).where(Case.post_id.in_(chunk))))
     specs: list[tuple[dict[str, Any], Post, dict]] = []
     for item in items:
@@ -283,25 +284,18 @@ def _open_comment_cases(session: Session, items: Sequence[Post], parents: dict[s
     return found
 
 
-def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[list[Any]]:
-    """VALUES in lists of SIZE (an IN list stays well inside every driver's parameter limit)."""
-    values = list(values)
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _comment_cases_for_items(session: Session, items: Sequence[Post], roster: Roster) -> set[int]:
     """Comment cases ITEMS join: a reply to the citizen's comment, a matrix account's comment naming the citizen
     under the same post, or the citizen's own reply there (a follow-up); one query per kind of lookup."""
     comments = [i for i in items if i.item_type == "comment" and i.parent_id]
     found: set[int] = set()
     replies = sorted({i.reply_to_id for i in comments if i.reply_to_id})
-    for chunk in _chunks(replies):
+    for chunk in chunks(replies):
         found.update(session.scalars(select(Case.id).where(Case.post_id.in_(chunk))))
     asking = [i for i in comments if ((roster.is_member(i.user_id) or roster.is_coordinator(i.user_id)) and i.mentions)
               or (i.reply_to_id and i.user_id not in roster.by_uid)]
     under: dict[str, list[tuple[int, str, str | None, datetime]]] = {}
-    for chunk in _chunks(sorted({i.parent_id for i in asking})):
+    for chunk in chunks(sorted({i.parent_id for i in asking})):
         rows = session.execute(
             select(Post.parent_id, Case.id, Case.citizen_name, Case.citizen_uid, Case.opened_at)
             .join(Post, Post.id == Case.post_id)
@@ -323,14 +317,14 @@ def _cases_for_items(session: Session, items: Sequence[Post], roster: Roster) ->
     (the latest open case of that member and citizen opened before the post)."""
     keys = {k for i in items for k in (i.parent_id, i.reposted_id) if k}
     found: set[int] = set()
-    for chunk in _chunks(sorted(keys)):
+    for chunk in chunks(sorted(keys)):
         found.update(session.scalars(select(Case.id).where(Case.post_id.in_(chunk))))
     found.update(_comment_cases_for_items(session, items, roster))
     naming = [i for i in items if i.item_type == "post" and roster.is_member(i.user_id) and i.mentions]
     if naming:
         pairs = {(i.user_id, n) for i in naming for n in i.mentions}
         candidates: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
-        for chunk in _chunks(sorted({u for u, _ in pairs})):
+        for chunk in chunks(sorted({u for u, _ in pairs})):
             rows = session.execute(
                 select(Case.account_uid, Case.citizen_name, Case.opened_at, Case.id)
                 .where(Case.account_uid.in_(chunk), Case.citizen_name.in_(sorted({n for _, n in pairs})),
@@ -427,9 +421,9 @@ class Threads:
                 del by_post[c.post_id]
                 found[c.id] = {i.id: i for i in _comment_thread_items(session, c, members - {c.citizen_uid or ""})}
         post_ids = sorted(by_post)
-        for chunk in _chunks(sorted({c.post_id for c in cases} - set(post_ids))):  # the comment cases' own posts
+        for chunk in chunks(sorted({c.post_id for c in cases} - set(post_ids))):  # the comment cases' own posts
             t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
-        for chunk in _chunks(post_ids):
+        for chunk in chunks(post_ids):
             t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
             rows = session.execute(select(*_THREAD_COLUMNS)
                                    .where(or_(Post.parent_id.in_(chunk), Post.reposted_id.in_(chunk))))
@@ -458,14 +452,14 @@ class Threads:
                         matched.setdefault(pid, []).extend(
                             c for c in by_name[name] if uid != c.citizen_uid and at >= as_utc(c.opened_at))
             ids = [pid for pid, cs in matched.items() if cs]
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 for item in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))):
                     for c in matched[item.id]:
                         found[c.id][item.id] = item
         for cid, items in found.items():
             t.items[cid] = sorted(items.values(), key=lambda i: (as_utc(i.created_at), i.id))
         ids = [c.id for c in cases]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for e in session.scalars(select(CaseEvent).where(
                     CaseEvent.case_id.in_(chunk), CaseEvent.type.in_(OFFICE_EVENT_TYPES), CaseEvent.actor != SYSTEM)
                     .order_by(CaseEvent.at, CaseEvent.id)):
@@ -840,12 +834,12 @@ def evaluate(session: Session, policy: Any, now: datetime, case_ids: Sequence[in
     ensure_policy_version(session, policy)
     order = level_order(policy)
     if case_ids is not None:
-        cases = [c for chunk in _chunks(sorted(set(case_ids)))
+        cases = [c for chunk in chunks(sorted(set(case_ids)))
                  for c in session.scalars(select(Case).where(Case.id.in_(chunk)))]
     else:
         cases = list(session.scalars(select(Case).where(Case.status.not_in(FINAL_STATUSES))))
     n = 0
-    for batch in _chunks(cases, 2000):
+    for batch in chunks(cases, 2000):
         threads = Threads.load(session, batch, roster)
         raised: list[tuple[Case, EventRow]] = []
         for case in batch:
@@ -1043,9 +1037,9 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
                  "reason, detail, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
     if rising:
         session.expire_all()  # the bulk UPDATE bypassed the identity map
-    for part in _chunks(rising, 2000):  # a part at a time, so memory does not grow with the number of cases
+    for part in chunks(rising, 2000):  # a part at a time, so memory does not grow with the number of cases
         ids = [cid for cid, _, _ in part]
-        held = {c.id: c for chunk in _chunks(ids) for c in session.scalars(select(Case).where(Case.id.in_(chunk)))}
+        held = {c.id: c for chunk in chunks(ids) for c in session.scalars(select(Case).where(Case.id.in_(chunk)))}
         raised: list[tuple[Case, EventRow]] = []
         for case_id, old_level, res in part:
             raised += _level_events(session, held[case_id], old_level, res, policy, now, order)

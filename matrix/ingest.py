@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from crawler.store import decayed_rate
 from matrix import rollup
 from matrix.cases import process_items, sweep
-from matrix.db import session_scope
+from matrix.db import chunks, session_scope
 from matrix.inspection import record_links
 from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
 from matrix.timeutil import as_utc, utcnow
@@ -55,11 +55,6 @@ def flatten_items(items: Iterable[Any]) -> list[Any]:
     return list(out.values())
 
 
-def store_raw(session: Session, source_key: str, raw: Any) -> int:
-    """Keep the original response gzip-compressed; returns its id."""
-    return store_raws(session, [(source_key, raw)])[0]
-
-
 def store_raws(session: Session, raws: Sequence[tuple[str, Any]]) -> list[int]:
     """Keep the original responses gzip-compressed, in one round trip; returns their ids in order."""
     rows = [dict(
@@ -74,9 +69,8 @@ def store_raws(session: Session, raws: Sequence[tuple[str, Any]]) -> list[int]:
 
 def known_ids(session: Session, items: Sequence[Any]) -> set[str]:
     """Ids among ITEMS already stored."""
-    ids = sorted({i.id for i in items})
-    return {pid for i in range(0, len(ids), 500)
-            for pid in session.scalars(select(Post.id).where(Post.id.in_(ids[i:i + 500])))}
+    return {pid for chunk in chunks(sorted({i.id for i in items}))
+            for pid in session.scalars(select(Post.id).where(Post.id.in_(chunk)))}
 
 
 _INSERTS: dict[str, Any] = {}
@@ -93,12 +87,6 @@ def _insert_returning(dialect: str) -> Any:
     return stmt
 
 
-def upsert_items(session: Session, items: Sequence[Any], raw_id: int | None, scorer: Any,
-                 known: set[str]) -> list[str]:
-    """Insert items not in KNOWN (ON CONFLICT DO NOTHING for racing writers); returns the ids inserted."""
-    return insert_rows(session, [(item, raw_id) for item in items if item.id not in known], scorer)
-
-
 def score_texts(scorer: Any, texts: Sequence[str]) -> list[tuple[Any, str]]:
     """(sentiment, kind) of each text, each distinct text scored once and both read off one pass when the
     model can (`analyse_many`); replies such as 已收到 repeat thousands of times in an archive."""
@@ -110,14 +98,9 @@ def score_texts(scorer: Any, texts: Sequence[str]) -> list[tuple[Any, str]]:
     return [found[t] for t in texts]
 
 
-def insert_rows(session: Session, items: Sequence[tuple[Any, int | None]], scorer: Any) -> list[str]:
-    """Score and insert (ITEM, RAW_ID) pairs, all in one statement per thousand rows; returns the ids inserted
-    (an id a racing writer stored first is skipped, not doubled)."""
-    return [r["id"] for r in insert_items(session, items, scorer)]
-
-
 def insert_items(session: Session, items: Sequence[tuple[Any, int | None]], scorer: Any) -> list[dict[str, Any]]:
-    """`insert_rows`, returning the rows inserted (as written: scored, with their raw response's id)."""
+    """Score and insert (ITEM, RAW_ID) pairs, many rows per statement; returns the rows inserted, as written
+    (scored, with their raw response's id). An id a racing writer stored first is skipped, not doubled."""
     fresh = []
     for item, raw_id in items:
         row = {k: v for k, v in item.to_row().items() if k in POST_COLUMNS}
@@ -153,8 +136,8 @@ def _insert_many_pg(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     ids = [r["id"] for r in rows]
     raws = sorted({r["raw_id"] for r in rows})
     found: set[str] = set()
-    for i in range(0, len(ids), 1000):
-        found.update(session.execute(select(t.c.id).where(t.c.id.in_(ids[i:i + 1000]), t.c.raw_id.in_(raws))).scalars())
+    for chunk in chunks(ids, 1000):
+        found.update(session.execute(select(t.c.id).where(t.c.id.in_(chunk), t.c.raw_id.in_(raws))).scalars())
     return found
 
 
@@ -309,8 +292,8 @@ class Ingestor:
             inserted = set(new_ids)
             by_source = _by_source(pages, flat)
             keys = sorted(by_source)
-            rows = {r.source_key: r for i in range(0, len(keys), 500)
-                    for r in session.scalars(select(PollCursor).where(PollCursor.source_key.in_(keys[i:i + 500])))}
+            rows = {r.source_key: r for chunk in chunks(keys)
+                    for r in session.scalars(select(PollCursor).where(PollCursor.source_key.in_(chunk)))}
             for key, group in by_source.items():
                 items = [i for _, items in group for i in items]
                 last_page, last_cursor = group[-1][0]

@@ -22,6 +22,7 @@ from matrix.alerts import messages
 from matrix.alerts.config import AlertsConfig, load_config
 from matrix.alerts.contacts import contact_key, redact_address
 from matrix.alerts.errors import AlertsConfigError
+from matrix.db import chunks
 from matrix.models import Account, Alert, Case, CaseEvent, Post
 from matrix.timeutil import as_utc, local, utcnow
 
@@ -95,8 +96,8 @@ def enqueue_for_events(session: Session, pairs: Iterable[tuple[Case, CaseEvent]]
     uids = sorted({c.account_uid for c, _ in pairs if c.account_uid})
     post_ids = sorted({c.post_id for c, _ in pairs if c.post_id})
     # read into the session (held here: its identity map keeps only weak references), so session.get finds them
-    held = [a for i in range(0, len(uids), 500) for a in session.scalars(select(Account).where(Account.uid.in_(uids[i:i + 500])))]
-    held += [p for i in range(0, len(post_ids), 500) for p in session.scalars(select(Post).where(Post.id.in_(post_ids[i:i + 500])))]
+    held = [a for chunk in chunks(uids) for a in session.scalars(select(Account).where(Account.uid.in_(chunk)))]
+    held += [p for chunk in chunks(post_ids) for p in session.scalars(select(Post).where(Post.id.in_(chunk)))]
     rows: list[dict[str, Any]] = []
     for case, event in pairs:
         rows.extend(_event_rows(session, case, event, event_level(event) or "", cfg))
