@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from matrix import rollup
 from matrix.db import chunks
 from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
+from matrix.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert
 from matrix.timeutil import as_utc, utcnow
 from matrix.workcal import _US_PER_DAY, CalendarError
 
@@ -166,8 +167,11 @@ def _write_events(session: Session) -> None:
         return
     session.flush()  # their cases first
     recorded = utcnow()
-    session.connection().execute(CaseEvent.__table__.insert(), [
-        {**{c: getattr(e, c) for c in _EVENT_COLUMNS}, "recorded_at": recorded} for e in queued])
+    rows = [{**{c: getattr(e, c) for c in _EVENT_COLUMNS}, "recorded_at": recorded} for e in queued]
+    if len(rows) >= COPY_MIN:
+        bulk_insert(session, CaseEvent.__table__, rows)
+    else:
+        session.connection().execute(CaseEvent.__table__.insert(), rows)
 
 
 def process_items(session: Session, items: Sequence[Post], policy: Any, now: datetime) -> set[int]:
@@ -223,8 +227,12 @@ def _insert_cases(session: Session, specs: Sequence[tuple[dict[str, Any], Post, 
     if not specs:
         return {}
     t = Case.__table__
-    ids = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True),
-                                       [row for row, _, _ in specs]).scalars().all()
+    rows = [row for row, _, _ in specs]
+    if len(rows) >= COPY_MIN and session.get_bind().dialect.name in ("postgresql", "sqlite"):
+        ids = bulk_insert(session, t, rows, ids=True)  # on SQLite after the batch's posts: the write lock is held
+    else:
+        ids = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True),
+                                           rows).scalars().all()
     out = {}
     for case_id, (row, p, detail) in zip(ids, specs):
         _add_event(session, SimpleNamespace(id=case_id, **row), "opened", p.created_at, policy, post_id=p.id,
@@ -891,7 +899,7 @@ def _write_cases(session: Session, cases: Sequence[Case]) -> None:
         for k, v in row.items():
             set_committed_value(c, k, v)
         set_committed_value(c, "updated_at", stamp)
-    session.connection().execute(_UPDATE_EVALUATED, rows)
+    bulk_executemany(session, _UPDATE_EVALUATED, rows)
 
 
 def _evaluate_one(session: Session, case: Case, policy: Any, roster: Roster, threads: Threads, now: datetime,

@@ -23,6 +23,7 @@ from matrix.cases import process_items, sweep
 from matrix.db import chunks, session_scope
 from matrix.inspection import record_links
 from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
+from matrix.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert, copy_insert_new, hold_write_lock
 from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def store_raws(session: Session, raws: Sequence[tuple[str, Any]]) -> list[int]:
         body=getattr(raw, "gzipped", None) or gzip.compress(bytes(raw.body or b""), 6),
     ) for key, raw in raws]
     t = RawResponse.__table__
+    if len(rows) >= COPY_MIN:
+        return bulk_insert(session, t, rows, ids=True)
     result = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), rows)
     return list(result.scalars())
 
@@ -84,6 +87,13 @@ def _insert_returning(dialect: str) -> Any:
         mod = postgresql if dialect == "postgresql" else sqlite
         stmt = _INSERTS[dialect] = (mod.insert(Post.__table__).on_conflict_do_nothing(index_elements=["id"])
                                     .returning(Post.__table__.c.id))
+    return stmt
+
+
+def _insert_ignore_sqlite() -> Any:
+    stmt = _INSERTS.get("sqlite-plain")
+    if stmt is None:
+        stmt = _INSERTS["sqlite-plain"] = sqlite.insert(Post.__table__).on_conflict_do_nothing(index_elements=["id"])
     return stmt
 
 
@@ -120,25 +130,23 @@ def insert_items(session: Session, items: Sequence[tuple[Any, int | None]], scor
     if name not in ("postgresql", "sqlite"):  # other engines: plain insert of what we did not see (single writer)
         session.execute(Post.__table__.insert(), fresh)
         return fresh
-    if name == "postgresql" and len(fresh) >= 200 and all(r["raw_id"] is not None for r in fresh):
+    if name == "postgresql" and len(fresh) >= COPY_MIN:
         inserted = _insert_many_pg(session, fresh)
+    elif len(fresh) >= COPY_MIN:
+        # SQLite, under its one write lock: what is not stored now is what this insert adds
+        hold_write_lock(session, Post.__table__)
+        known = known_ids(session, [SimpleNamespace(id=r["id"]) for r in fresh])
+        inserted = {r["id"] for r in fresh} - known
+        bulk_executemany(session, _insert_ignore_sqlite(), [r for r in fresh if r["id"] in inserted])
     else:
         inserted = set(session.connection().execute(_insert_returning(name), fresh).scalars())
     return [r for r in fresh if r["id"] in inserted]
 
 
 def _insert_many_pg(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Many rows on PostgreSQL: a plain executemany (the driver pipelines it; a RETURNING insert of a thousand
-    rows per statement is three times slower there), then which ids are ours, told by the raw responses they
-    point to (a racing writer's row for the same id points to its own)."""
-    t = Post.__table__
-    session.connection().execute(postgresql.insert(t).on_conflict_do_nothing(index_elements=["id"]), rows)
-    ids = [r["id"] for r in rows]
-    raws = sorted({r["raw_id"] for r in rows})
-    found: set[str] = set()
-    for chunk in chunks(ids, 1000):
-        found.update(session.execute(select(t.c.id).where(t.c.id.in_(chunk), t.c.raw_id.in_(raws))).scalars())
-    return found
+    """Many rows on PostgreSQL: one COPY and one INSERT ... ON CONFLICT DO NOTHING RETURNING (see
+    `matrix.bulkwrite`); the ids inserted (a racing writer's row for the same id is left alone)."""
+    return {r[0] for r in copy_insert_new(session, Post.__table__, rows, conflict=["id"], returning=["id"])}
 
 
 def advance_cursor(session: Session, source_key: str, cursor: dict | None,

@@ -24,6 +24,7 @@ from matrix.alerts.contacts import contact_key, redact_address
 from matrix.alerts.errors import AlertsConfigError
 from matrix.db import chunks
 from matrix.models import Account, Alert, Case, CaseEvent, Post
+from matrix.bulkwrite import COPY_MIN, bulk_executemany, copy_insert_new, hold_write_lock
 from matrix.timeutil import as_utc, local, utcnow
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,18 @@ def insert_alerts(session: Session, rows: list[dict[str, Any]]) -> int:
         # a key repeated within ROWS is inserted once (the first), as row-by-row inserts would
         keys: set[str] = set()
         unique = [r for r in rows if not (r["dedupe_key"] in keys or keys.add(r["dedupe_key"]))]
+        if dialect == "postgresql" and len(unique) >= COPY_MIN:
+            return sum(1 for (status,) in copy_insert_new(session, Alert.__table__, unique, conflict=["dedupe_key"],
+                                                          returning=["status"]) if status != "dead")
+        if dialect == "sqlite" and len(unique) >= COPY_MIN:
+            # SQLite, under its one write lock: what is not stored now is what this insert adds
+            t = Alert.__table__
+            hold_write_lock(session, t)
+            held = {k for chunk in chunks(sorted(keys)) for k in session.scalars(select(t.c.dedupe_key)
+                                                                                   .where(t.c.dedupe_key.in_(chunk)))}
+            fresh = [r for r in unique if r["dedupe_key"] not in held]
+            bulk_executemany(session, sqlite_insert(t).on_conflict_do_nothing(index_elements=["dedupe_key"]), fresh)
+            return sum(1 for r in fresh if r["status"] != "dead")
         # "queued" counts deliverable rows only: the no-contact marker is born dead
         return sum(1 for status in session.connection().execute(stmt, unique).scalars() if status != "dead")
     new = 0
