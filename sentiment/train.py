@@ -50,6 +50,7 @@ class Params:
     stacked: bool = False  # fit the 3-way head on top of the 2-way head (its logits as a fixed offset)
     stack_polar_l2: float = 1.0  # when stacked: L2 factor on the 3-way head's positive-vs-negative part (0: none)
     stack_dev_weight: float = 2.0  # weight of each dev-row copy in the 3-way head when stacked (0: left out)
+    two_way_nb: float = 0.0  # > 0: NB-weighted 2-way head (issue 21): n-gram columns scaled by |log-count ratio|, this smoothing
 
 
 def load_lexicon(path: str | Path | None = None, min_abs: float = 0.0) -> dict[str, float] | None:
@@ -90,16 +91,37 @@ def _rows(x: Sparse, keep_rows: np.ndarray) -> Sparse:
     return Sparse(new[x.rows[keep]], x.cols[keep], x.vals[keep], int(keep_rows.sum()), x.n_cols)
 
 
-def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params) -> np.ndarray:
+def nb_scale(x: Sparse, yy: np.ndarray, alpha: float, ngram_cols: np.ndarray) -> np.ndarray:
+    """|log-count ratio| of each column (Wang & Manning's NB-SVM): how much more often a feature is present in
+    one class's rows than in the other's, with ALPHA smoothing. Columns not in NGRAM_COLS (cues, lexicon, bias)
+    get 1. Scaling a column by it is the same as lowering its L2 penalty by its square, so n-grams that
+    separate the classes are penalised less; the scale folds into the weights, so scoring is unchanged."""
+    present = x.vals > 0
+    p = alpha + np.bincount(x.cols[present & (yy[x.rows] == 1)], minlength=x.n_cols)
+    q = alpha + np.bincount(x.cols[present & (yy[x.rows] == 0)], minlength=x.n_cols)
+    r = np.abs(np.log((p / p.sum()) / (q / q.sum())))
+    return np.where(ngram_cols, r, 1.0)
+
+
+def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params,
+                 ngram_cols: np.ndarray | None = None) -> np.ndarray:
     """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…, WEIGHTS their
     weights; rows of weight 0 are left out), returned as a (n_cols, 3) update of the sentiment head: +d/2 on
-    positive, -d/2 on negative, so the two heads multiply as experts; neutral is untouched."""
+    positive, -d/2 on negative, so the two heads multiply as experts; neutral is untouched.
+    With `params.two_way_nb` > 0 the NGRAM_COLS columns are NB-scaled first (see `nb_scale`)."""
     keep_rows = np.zeros(x.n_rows, dtype=bool)
     keep_rows[first_dev:] = weights > 0
     sub = _rows(x, keep_rows)
     yy = (y[keep_rows] == LABELS.index("positive")).astype(np.int64)
+    scale = None
+    if params.two_way_nb > 0:
+        cols = np.ones(x.n_cols, dtype=bool) if ngram_cols is None else ngram_cols
+        scale = nb_scale(sub, yy, params.two_way_nb, cols)
+        sub = Sparse(sub.rows, sub.cols, sub.vals * scale[sub.cols], sub.n_rows, sub.n_cols)
     w2 = fit_softmax(sub, yy, 2, weights[weights > 0], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
     d = (w2[:, 1] - w2[:, 0]) / 2
+    if scale is not None:
+        d = d * scale
     out = np.zeros((x.n_cols, len(LABELS)))
     out[:, LABELS.index("positive")] = d
     out[:, LABELS.index("negative")] = -d
@@ -135,6 +157,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
                    if df.get(k, 0) >= params.min_df or n >= params.extra_min_df or k[:2] in ("R:", "B:", "X:"))
     index = {n: i for i, n in enumerate(names)}
     x = Sparse.build(feats, index)
+    ngram_cols = np.array([n[:2] not in ("R:", "B:", "X:") for n in names], dtype=bool)
     y = np.array([LABELS.index(e.label) for e in examples])
     # dev rows are 2-way: their softmax runs over negative/positive only.
     allowed = np.ones((len(examples), len(LABELS)), dtype=bool)
@@ -144,7 +167,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         # issue 21: the 2-way head first (dev + weibo_senti_train rows), then the 3-way head fitted on top of it:
         # its logits enter every row as a fixed offset, so the 3-way head learns the neutral class (and what the
         # government rows add to polarity) given how sure the 2-way head already is.
-        head2 = params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
+        head2 = params.two_way_mix * two_way_head(x, y, len(gov), w2, params, ngram_cols)
         weights[len(gov):len(gov) + len(two_way_dev)] = params.stack_dev_weight
         used = weights > 0
         xs = _rows(x, used)
@@ -160,7 +183,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         w_sent = fit_softmax(_rows(x, used), y[used], len(LABELS), weights[used], l2=params.l2, epochs=params.epochs,
                              lr=params.lr, allowed=allowed[used])
         if params.two_way_mix > 0 and len(gov) < len(examples):
-            w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
+            w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), w2, params, ngram_cols)
     kinds = [e.kind for e in gov]
     if any(k not in KINDS for k in kinds):
         raise DataFileError(f"gov training rows need a kind in {KINDS}; found {sorted(set(map(str, kinds)) - set(KINDS))}")
