@@ -50,6 +50,7 @@ class Params:
     stacked: bool = False  # fit the 3-way head on top of the 2-way head (its logits as a fixed offset)
     stack_polar_l2: float = 1.0  # when stacked: L2 factor on the 3-way head's positive-vs-negative part (0: none)
     stack_dev_weight: float = 2.0  # weight of each dev-row copy in the 3-way head when stacked (0: left out)
+    polar_mix: float = 0.0  # > 0: this much more of the 2-way head as a polar boost (pole only, not neutral-or-not)
     two_way_nb: float = 0.0  # > 0: NB-weighted 2-way head (issue 21): n-gram columns scaled by |log-count ratio|, this smoothing
 
 
@@ -162,6 +163,7 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
     # dev rows are 2-way: their softmax runs over negative/positive only.
     allowed = np.ones((len(examples), len(LABELS)), dtype=bool)
     allowed[len(gov):, LABELS.index("neutral")] = False
+    polar = None
     w2 = np.array([params.dev_weight] * len(two_way_dev) + [params.two_way_extra_weight] * len(two_way_extra))
     if params.stacked and params.two_way_mix > 0 and len(gov) < len(examples):
         # issue 21: the 2-way head first (dev + weibo_senti_train rows), then the 3-way head fitted on top of it:
@@ -183,7 +185,10 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         w_sent = fit_softmax(_rows(x, used), y[used], len(LABELS), weights[used], l2=params.l2, epochs=params.epochs,
                              lr=params.lr, allowed=allowed[used])
         if params.two_way_mix > 0 and len(gov) < len(examples):
-            w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), w2, params, ngram_cols)
+            head2 = two_way_head(x, y, len(gov), w2, params, ngram_cols)
+            w_sent = w_sent + params.two_way_mix * head2
+            if params.polar_mix > 0:
+                polar = params.polar_mix * (head2[:, LABELS.index("positive")] - head2[:, LABELS.index("negative")])
     kinds = [e.kind for e in gov]
     if any(k not in KINDS for k in kinds):
         raise DataFileError(f"gov training rows need a kind in {KINDS}; found {sorted(set(map(str, kinds)) - set(KINDS))}")
@@ -197,21 +202,25 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         kind_weights = hand if kind_weights is None else kind_weights * hand
     w_kind = fit_softmax(xk, np.array([KINDS.index(k) for k in kinds]), len(KINDS), kind_weights,
                          l2=params.kind_l2, epochs=params.epochs, lr=params.lr)
-    w = np.hstack([w_sent, w_kind])
+    w = np.hstack([w_sent, w_kind] + ([] if polar is None else [polar[:, None]]))
     q = np.rint(w * SCALE).astype(np.int64)
     keep = np.flatnonzero(np.abs(q).sum(axis=1) > 0)
     kept_names = [names[i] for i in keep]
-    return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep] / SCALE,
-                       lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
+    n_out = len(LABELS) + len(KINDS)
+    return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep][:, :n_out] / SCALE,
+                       polar=None if polar is None else q[keep][:, n_out] / SCALE, lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
                         "n_extra_rows": len(extra),
                         "n_examples": len(examples), "n_features": len(kept_names)})
 
 
 def serialise(model: LinearModel, meta: dict) -> bytes:
     names = sorted(model.index, key=model.index.get)
+    n_out = len(LABELS) + len(KINDS)
     q = np.rint(model.weights * SCALE).astype(np.int64)
     doc = {"format": FORMAT, "labels": list(LABELS), "kinds": list(KINDS), "scale": SCALE,
-           "meta": meta, "features": names, "weights": q.ravel().tolist()}
+           "meta": meta, "features": names, "weights": q[:, :n_out].ravel().tolist()}
+    if model.has_polar:
+        doc["polar"] = q[:, n_out].tolist()
     if model.lexicon:
         words = sorted(model.lexicon)
         doc["lexicon"] = {"words": words, "scores": [int(round(model.lexicon[w] * LEX_SCALE)) for w in words]}
