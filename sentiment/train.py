@@ -50,8 +50,8 @@ class Params:
     stacked: bool = False  # fit the 3-way head on top of the 2-way head (its logits as a fixed offset)
     stack_polar_l2: float = 1.0  # when stacked: L2 factor on the 3-way head's positive-vs-negative part (0: none)
     stack_dev_weight: float = 2.0  # weight of each dev-row copy in the 3-way head when stacked (0: left out)
-    polar_mix: float = 0.0  # > 0: this much more of the 2-way head as a polar boost (pole only, not neutral-or-not)
-    two_way_nb: float = 0.0  # > 0: NB-weighted 2-way head (issue 21): n-gram columns scaled by |log-count ratio|, this smoothing
+    polar_mix: float = 2.0  # > 0: this much more of the 2-way head as a polar boost (pole only, not neutral-or-not)
+    two_way_nb: float = 1.0  # > 0: NB-weighted 2-way head (issue 21): n-gram columns scaled by |log-count ratio|, this smoothing
 
 
 def load_lexicon(path: str | Path | None = None, min_abs: float = 0.0) -> dict[str, float] | None:
