@@ -55,7 +55,8 @@ class LinearModel:
         self.has_polar = polar is not None
         if polar is not None:
             weights = np.hstack([weights, np.asarray(polar, dtype=np.float64).reshape(len(index), 1)])
-        self.weights = weights
+        self._w = weights  # every column scored at once: sentiment, kind, then the polar boost if any
+        self.weights = weights[:, :_KIND_END]  # (n, 9) view: sentiment and kind
         self.meta = meta or {}
         # external polarity lexicon baked into the model file (word -> score), or None
         self.lexicon = as_lexicon(lexicon)
@@ -88,16 +89,16 @@ class LinearModel:
     @property
     def polar(self) -> np.ndarray | None:
         """The polar-boost weights (see `__init__`), or None."""
-        return self.weights[:, _KIND_END] if self.has_polar else None
+        return self._w[:, _KIND_END] if self.has_polar else None
 
     # ---- scoring -------------------------------------------------------------------------------------
     def _logits(self, feats: dict[str, float]) -> np.ndarray:
         get = self.index.get
         hits = [(j, v) for k, v in feats.items() if (j := get(k)) is not None]
         if not hits:
-            return np.zeros(self.weights.shape[1])
+            return np.zeros(self._w.shape[1])
         idx, vals = zip(*hits)
-        return np.asarray(vals) @ self.weights[list(idx)]
+        return np.asarray(vals) @ self._w[list(idx)]
 
     def _tail_is_negative(self, tail: str) -> bool:
         feats = body_features(tail, [], rules.cues(tail), self.lexicon)
@@ -163,9 +164,9 @@ class LinearModel:
             cols.extend(j for j, _ in hit)
             vals.extend(v for _, v in hit)
         rows_a, cols_a, vals_a = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(vals)
-        logits = np.zeros((len(parsed), self.weights.shape[1]))
+        logits = np.zeros((len(parsed), self._w.shape[1]))
         if len(rows_a):
-            np.add.at(logits, rows_a, vals_a[:, None] * self.weights[cols_a])
+            np.add.at(logits, rows_a, vals_a[:, None] * self._w[cols_a])
         out = []
         for r, (feats, c, body) in enumerate(parsed):
             empty = not body and not any(k.startswith("E:") for k in feats)

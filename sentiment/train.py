@@ -215,12 +215,11 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
 
 def serialise(model: LinearModel, meta: dict) -> bytes:
     names = sorted(model.index, key=model.index.get)
-    n_out = len(LABELS) + len(KINDS)
     q = np.rint(model.weights * SCALE).astype(np.int64)
     doc = {"format": FORMAT, "labels": list(LABELS), "kinds": list(KINDS), "scale": SCALE,
-           "meta": meta, "features": names, "weights": q[:, :n_out].ravel().tolist()}
+           "meta": meta, "features": names, "weights": q.ravel().tolist()}
     if model.has_polar:
-        doc["polar"] = q[:, n_out].tolist()
+        doc["polar"] = np.rint(model.polar * SCALE).astype(np.int64).tolist()
     if model.lexicon:
         words = sorted(model.lexicon)
         doc["lexicon"] = {"words": words, "scores": [int(round(model.lexicon[w] * LEX_SCALE)) for w in words]}
