@@ -50,6 +50,8 @@ class Params:
     stacked: bool = False  # fit the 3-way head on top of the 2-way head (its logits as a fixed offset)
     stack_polar_l2: float = 1.0  # when stacked: L2 factor on the 3-way head's positive-vs-negative part (0: none)
     stack_dev_weight: float = 2.0  # weight of each dev-row copy in the 3-way head when stacked (0: left out)
+    polar_mix: float = 2.0  # > 0: this much more of the 2-way head as a polar boost (pole only, not neutral-or-not)
+    two_way_nb: float = 1.0  # > 0: NB-weighted 2-way head (issue 21): n-gram columns scaled by |log-count ratio|, this smoothing
 
 
 def load_lexicon(path: str | Path | None = None, min_abs: float = 0.0) -> dict[str, float] | None:
@@ -90,16 +92,37 @@ def _rows(x: Sparse, keep_rows: np.ndarray) -> Sparse:
     return Sparse(new[x.rows[keep]], x.cols[keep], x.vals[keep], int(keep_rows.sum()), x.n_cols)
 
 
-def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params) -> np.ndarray:
+def nb_scale(x: Sparse, yy: np.ndarray, alpha: float, ngram_cols: np.ndarray) -> np.ndarray:
+    """|log-count ratio| of each column (Wang & Manning's NB-SVM): how much more often a feature is present in
+    one class's rows than in the other's, with ALPHA smoothing. Columns not in NGRAM_COLS (cues, lexicon, bias)
+    get 1. Scaling a column by it is the same as lowering its L2 penalty by its square, so n-grams that
+    separate the classes are penalised less; the scale folds into the weights, so scoring is unchanged."""
+    present = x.vals > 0
+    p = alpha + np.bincount(x.cols[present & (yy[x.rows] == 1)], minlength=x.n_cols)
+    q = alpha + np.bincount(x.cols[present & (yy[x.rows] == 0)], minlength=x.n_cols)
+    r = np.abs(np.log((p / p.sum()) / (q / q.sum())))
+    return np.where(ngram_cols, r, 1.0)
+
+
+def two_way_head(x: Sparse, y: np.ndarray, first_dev: int, weights: np.ndarray, params: Params,
+                 ngram_cols: np.ndarray | None = None) -> np.ndarray:
     """A negative-vs-positive logistic regression on the 2-way rows only (rows first_dev…, WEIGHTS their
     weights; rows of weight 0 are left out), returned as a (n_cols, 3) update of the sentiment head: +d/2 on
-    positive, -d/2 on negative, so the two heads multiply as experts; neutral is untouched."""
+    positive, -d/2 on negative, so the two heads multiply as experts; neutral is untouched.
+    With `params.two_way_nb` > 0 the NGRAM_COLS columns are NB-scaled first (see `nb_scale`)."""
     keep_rows = np.zeros(x.n_rows, dtype=bool)
     keep_rows[first_dev:] = weights > 0
     sub = _rows(x, keep_rows)
     yy = (y[keep_rows] == LABELS.index("positive")).astype(np.int64)
+    scale = None
+    if params.two_way_nb > 0:
+        cols = np.ones(x.n_cols, dtype=bool) if ngram_cols is None else ngram_cols
+        scale = nb_scale(sub, yy, params.two_way_nb, cols)
+        sub = Sparse(sub.rows, sub.cols, sub.vals * scale[sub.cols], sub.n_rows, sub.n_cols)
     w2 = fit_softmax(sub, yy, 2, weights[weights > 0], l2=params.two_way_l2, epochs=params.epochs, lr=params.lr)
     d = (w2[:, 1] - w2[:, 0]) / 2
+    if scale is not None:
+        d = d * scale
     out = np.zeros((x.n_cols, len(LABELS)))
     out[:, LABELS.index("positive")] = d
     out[:, LABELS.index("negative")] = -d
@@ -135,16 +158,18 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
                    if df.get(k, 0) >= params.min_df or n >= params.extra_min_df or k[:2] in ("R:", "B:", "X:"))
     index = {n: i for i, n in enumerate(names)}
     x = Sparse.build(feats, index)
+    ngram_cols = np.array([n[:2] not in ("R:", "B:", "X:") for n in names], dtype=bool)
     y = np.array([LABELS.index(e.label) for e in examples])
     # dev rows are 2-way: their softmax runs over negative/positive only.
     allowed = np.ones((len(examples), len(LABELS)), dtype=bool)
     allowed[len(gov):, LABELS.index("neutral")] = False
+    polar = None
     w2 = np.array([params.dev_weight] * len(two_way_dev) + [params.two_way_extra_weight] * len(two_way_extra))
     if params.stacked and params.two_way_mix > 0 and len(gov) < len(examples):
         # issue 21: the 2-way head first (dev + weibo_senti_train rows), then the 3-way head fitted on top of it:
         # its logits enter every row as a fixed offset, so the 3-way head learns the neutral class (and what the
         # government rows add to polarity) given how sure the 2-way head already is.
-        head2 = params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
+        head2 = params.two_way_mix * two_way_head(x, y, len(gov), w2, params, ngram_cols)
         weights[len(gov):len(gov) + len(two_way_dev)] = params.stack_dev_weight
         used = weights > 0
         xs = _rows(x, used)
@@ -160,7 +185,10 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         w_sent = fit_softmax(_rows(x, used), y[used], len(LABELS), weights[used], l2=params.l2, epochs=params.epochs,
                              lr=params.lr, allowed=allowed[used])
         if params.two_way_mix > 0 and len(gov) < len(examples):
-            w_sent = w_sent + params.two_way_mix * two_way_head(x, y, len(gov), w2, params)
+            head2 = two_way_head(x, y, len(gov), w2, params, ngram_cols)
+            w_sent = w_sent + params.two_way_mix * head2
+            if params.polar_mix > 0:
+                polar = params.polar_mix * (head2[:, LABELS.index("positive")] - head2[:, LABELS.index("negative")])
     kinds = [e.kind for e in gov]
     if any(k not in KINDS for k in kinds):
         raise DataFileError(f"gov training rows need a kind in {KINDS}; found {sorted(set(map(str, kinds)) - set(KINDS))}")
@@ -174,12 +202,13 @@ def fit(gov: list[Example], dev: list[Example], params: Params = Params(),
         kind_weights = hand if kind_weights is None else kind_weights * hand
     w_kind = fit_softmax(xk, np.array([KINDS.index(k) for k in kinds]), len(KINDS), kind_weights,
                          l2=params.kind_l2, epochs=params.epochs, lr=params.lr)
-    w = np.hstack([w_sent, w_kind])
+    w = np.hstack([w_sent, w_kind] + ([] if polar is None else [polar[:, None]]))
     q = np.rint(w * SCALE).astype(np.int64)
     keep = np.flatnonzero(np.abs(q).sum(axis=1) > 0)
     kept_names = [names[i] for i in keep]
-    return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep] / SCALE,
-                       lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
+    n_out = len(LABELS) + len(KINDS)
+    return LinearModel({n: i for i, n in enumerate(kept_names)}, q[keep][:, :n_out] / SCALE,
+                       polar=None if polar is None else q[keep][:, n_out] / SCALE, lexicon=lex, meta={"params": params.__dict__, "n_gov": len(gov), "n_dev_rows": len(dev),
                         "n_extra_rows": len(extra),
                         "n_examples": len(examples), "n_features": len(kept_names)})
 
@@ -189,6 +218,8 @@ def serialise(model: LinearModel, meta: dict) -> bytes:
     q = np.rint(model.weights * SCALE).astype(np.int64)
     doc = {"format": FORMAT, "labels": list(LABELS), "kinds": list(KINDS), "scale": SCALE,
            "meta": meta, "features": names, "weights": q.ravel().tolist()}
+    if model.has_polar:
+        doc["polar"] = np.rint(model.polar * SCALE).astype(np.int64).tolist()
     if model.lexicon:
         words = sorted(model.lexicon)
         doc["lexicon"] = {"words": words, "scores": [int(round(model.lexicon[w] * LEX_SCALE)) for w in words]}

@@ -114,5 +114,8 @@ def test_two_way_head_moves_only_positive_against_negative():
     d_neg = on.weights[:, 0] - off.weights[:, 0]
     assert np.abs(d_pos).max() > 0
     assert np.allclose(d_pos, -d_neg, atol=2e-4)  # quantised to 1e-4 each
+    # issue 21: the polar boost is polar_mix times the same head's positive-minus-negative, kept apart
+    assert on.has_polar and not off.has_polar
+    assert np.allclose(on.polar, p.polar_mix * (d_pos - d_neg), atol=p.polar_mix * 4e-4 + 1e-4)
     assert on.score("开心死了").score > off.score("开心死了").score
     assert fit(gov, [], p).weights.shape[1] == 9

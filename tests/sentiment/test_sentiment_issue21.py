@@ -71,8 +71,9 @@ def test_stripped_two_way_accuracy_on_the_held_out_dev_quarter():
     _, held = dev_split()
     preds = sentiment.get_model("default").score_many([strip_emoticons(e.text) for e in held])
     right = sum(("positive" if p.score > 0 else "negative") == e.label for p, e in zip(preds, held))
-    # issue 21 asks for 0.78; the shipped model gives 0.7614 (383/503), so this holds it to the issue-4 target
-    assert right / len(held) >= 0.75, f"{right}/{len(held)}"
+    # issue 21 asks for 0.78 (393/503); the shipped model (NB-weighted 2-way head with a polar boost) gives
+    # 0.7694 (387/503), so this holds it to what was reached, less two posts (the 0.7614 before fails it)
+    assert right / len(held) >= 0.765, f"{right}/{len(held)}"
 
 
 def test_three_way_and_neutral_f1_on_the_hand_written_held_out_posts():
@@ -96,3 +97,43 @@ def test_restricted_basis_keeps_the_polar_columns_tied():
     assert np.array_equal(w[:, 0], -w[:, 2]) and np.abs(w).max() > 0
     w1 = fit_softmax(x, y, 3, epochs=50, basis=np.array([[0.0, 1.0, 0.0]]))
     assert not w1[:, [0, 2]].any() and w1[1, 1] > 0
+
+
+def test_polar_boost_moves_the_pole_not_the_neutral_call(tmp_path):
+    """model.LinearModel(polar=…): the boost decides positive against negative once a post is polar, leaves
+    a neutral call neutral, and survives the trip through the model file."""
+    import numpy as np
+
+    from sentiment.model import LinearModel
+    from sentiment.train import serialise
+
+    index = {"a": 0, "b": 1}
+    w = np.zeros((2, 9))
+    w[0, :3] = [1.0, 0.0, 1.2]  # "a": polar, slightly positive
+    w[1, :3] = [0.0, 3.0, 0.5]  # "b": neutral
+    plain = LinearModel(index, w)
+    boosted = LinearModel(index, w, polar=np.array([-1.0, 5.0]))
+    fa, fb = {"a": 1.0}, {"b": 1.0}
+    assert plain._decide(plain._logits(fa), _cues(), "a", False)[0].label == "positive"
+    sa = boosted._decide(boosted._logits(fa), _cues(), "a", False)[0]
+    assert sa.label == "negative" and sa.score < 0
+    sb = boosted._decide(boosted._logits(fb), _cues(), "b", False)[0]
+    assert sb.label == "neutral" and sb.score > 0
+    path = tmp_path / "m.json.gz"
+    path.write_bytes(serialise(boosted, {}))
+    again = LinearModel.load(path)
+    assert again.has_polar and np.array_equal(again.polar, boosted.polar)
+    assert np.array_equal(again.weights, boosted.weights)
+    assert not LinearModel.load(_write(tmp_path, plain, serialise)).has_polar
+
+
+def _cues():
+    from sentiment import rules
+
+    return rules.cues("")
+
+
+def _write(tmp_path, model, serialise):
+    path = tmp_path / "plain.json.gz"
+    path.write_bytes(serialise(model, {}))
+    return path
