@@ -368,10 +368,11 @@ class WeiboClient:
             fresh, _ = walk.filter(flat)
             pages += 1
             if not cpage.max_id or not cpage.comments or pages >= COMMENT_PAGE_CAP:
-                yield Page(fresh, raw, walk.finished(), True, [], len(flat))
+                yield Page(fresh, raw, walk.finished(), True, [], len(flat), warnings=list(cpage.warnings))
                 return
             max_id, max_id_type = cpage.max_id, cpage.max_id_type
-            yield Page(fresh, raw, walk.continuing(max_id=max_id, max_id_type=max_id_type), False, [], len(flat))
+            yield Page(fresh, raw, walk.continuing(max_id=max_id, max_id_type=max_id_type), False, [], len(flat),
+                       warnings=list(cpage.warnings))
 
     def reposts(self, mid: str, cursor: dict | None = None, *, overlap_seconds: float = 600) -> Iterator[Page]:
         """Reposts of a post, newest first (page paging; ends past `data.max`), new only."""
@@ -394,10 +395,11 @@ class WeiboClient:
                     p.reposted_id, p.item_type = mid, "repost"
             last = rpage.page_count is None or page >= rpage.page_count
             if reached_old or not rpage.posts or last or page >= SEARCH_PAGE_CAP:
-                yield Page(fresh, raw, walk.finished(), True, [], len(rpage.posts))
+                yield Page(fresh, raw, walk.finished(), True, [], len(rpage.posts), warnings=list(rpage.warnings))
                 return
             page += 1
-            yield Page(fresh, raw, walk.continuing(page=page), False, [], len(rpage.posts))
+            yield Page(fresh, raw, walk.continuing(page=page), False, [], len(rpage.posts),
+                       warnings=list(rpage.warnings))
 
     def search_html(self, query: str, cursor: dict | None = None, *, timescope: str | None = None,
                     overlap_seconds: float = 600) -> Iterator[Page]:
@@ -416,10 +418,11 @@ class WeiboClient:
             spage = _parsed(lambda: parse_search_html(html, raw.fetched_at), raw)
             fresh, reached_old = walk.filter(spage.posts)
             if reached_old or not spage.posts or not spage.has_next or page >= SEARCH_PAGE_CAP:
-                yield Page(fresh, raw, walk.finished(), True, [], len(spage.posts))
+                yield Page(fresh, raw, walk.finished(), True, [], len(spage.posts), warnings=list(spage.warnings))
                 return
             page += 1
-            yield Page(fresh, raw, walk.continuing(page=page), False, [], len(spage.posts))
+            yield Page(fresh, raw, walk.continuing(page=page), False, [], len(spage.posts),
+                       warnings=list(spage.warnings))
 
     # ------------------------------------------------------------------ helpers
 
@@ -449,7 +452,7 @@ def _index_page(fresh: list, raw: RawResponse, cursor: dict | None, done: bool, 
     """A timeline or search page, with every non-pinned post it listed (old ones too) for the scheduler."""
     return Page(fresh, raw, cursor, done, extras, len(index.posts),
                 shown=[(p.id, p.created_at) for p in index.posts if not p.is_pinned],
-                exhausted=index.since_id is None and index.page is None)
+                exhausted=index.since_id is None and index.page is None, warnings=list(index.warnings))
 
 
 def _parsed(fn, raw: RawResponse):

@@ -3,7 +3,7 @@
 Recognised: getIndex JSON (timeline, search, profile), comments/hotflow JSON, weibo.com
 buildComments JSON, statuses/extend JSON, statuses/show JSON, repostTimeline JSON, s.weibo.com
 search HTML (the card-wrap layout and the pre-2018 WB_cardwrap one), weibo.cn comment and profile HTML,
-m.weibo.cn /detail HTML, weibo.com ajax mymblog and longtext, weibo.com v6 comment/repost lists and
+m.weibo.cn /detail HTML, weibo.com ajax mymblog, longtext and status lists (favorites), weibo.com v6 comment/repost lists and
 profile feeds (`crawler.pc_parsers`). Refusal pages (login, busy, banned, access denied) are named as such. Relative dates ("5分钟前") are resolved against the file's
 modification time unless a fetch time is given. Anything else raises `UnreadableFileError`
 naming the file and why.
@@ -34,6 +34,7 @@ from crawler.pc_parsers import (
     parse_detail_page,
     parse_mymblog,
     parse_old_search_html,
+    parse_pc_status_list,
     parse_v6_comments,
     parse_v6_feed,
     parse_v6_profile_page,
@@ -43,8 +44,8 @@ from crawler.text import clean_html
 from crawler.types import Comment, Post, RawResponse, User
 
 KINDS = ("getIndex", "hotflow", "buildComments", "extend", "show", "reposts", "search_html", "comment_html",
-         "detail_html", "weibo_cn_profile", "search_html_2017", "pc_mymblog", "pc_v6_comments", "pc_v6_reposts",
-         "pc_v6_feed", "pc_v6_profile",
+         "detail_html", "weibo_cn_profile", "search_html_2017", "pc_mymblog", "pc_status_list", "pc_v6_comments",
+         "pc_v6_reposts", "pc_v6_feed", "pc_v6_profile",
          "dataabc_json", "dataabc_csv", "mediacrawler_contents_json", "mediacrawler_contents_csv",
          "mediacrawler_contents_jsonl", "mediacrawler_comments_json", "mediacrawler_comments_csv",
          "mediacrawler_comments_jsonl")
@@ -206,6 +207,9 @@ def _parse_json(text: str, raw: RawResponse, p: Path, parent: str | None) -> Par
         for c in page.comments:
             flat.extend(c.flatten())
         return ParsedFile(flat, raw, "buildComments", warnings=_named(p, page.warnings))
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "mblogid" in data[0]:
+        lpage = parse_pc_status_list(payload, when)  # weibo.com ajax/favorites/all_fav and the like
+        return ParsedFile(list(lpage.posts), raw, "pc_status_list", warnings=_named(p, lpage.warnings))
     if ("id" in payload or "mid" in payload) and "created_at" in payload and "text" in payload:
         return ParsedFile([Post.from_payload(payload, when)], raw, "show")  # weibo.com ajax/statuses/show
     keys = ", ".join(sorted(payload)[:8])

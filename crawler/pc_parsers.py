@@ -71,6 +71,17 @@ def parse_mymblog(payload: Any, fetched_at: datetime | None) -> IndexPage:
     return IndexPage(posts, str(since) if since not in (None, "", 0, "0") else None, None, None, warnings)
 
 
+def parse_pc_status_list(payload: Any, fetched_at: datetime | None) -> IndexPage:
+    """weibo.com ajax answers whose `data` is the list of statuses itself, e.g. `ajax/favorites/all_fav`:
+    `{"ok":1,"data":[status…]}` (what backup tools keep of an account's saved posts)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise MalformedError("weibo.com status list: `data` is not a list")
+    warnings: list[str] = []
+    posts = _each([r for r in payload["data"] if isinstance(r, dict)], lambda r: Post.from_payload(r, fetched_at),
+                  "weibo.com status list", warnings)
+    return IndexPage(posts, None, None, None, warnings)
+
+
 def parse_pc_show(payload: Any, fetched_at: datetime | None) -> Post:
     """weibo.com `ajax/statuses/show?id={mblogid}`: the status itself at top level."""
     if not isinstance(payload, dict):

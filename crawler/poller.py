@@ -354,6 +354,7 @@ class PollReport:
     causes: dict[str, str] = field(default_factory=dict)  # source -> cause of its error (see error_cause)
     stopped: str | None = None  # "blocked" | "login_required" | None
     links_checked: int = 0  # links in members' posts checked in this pass (crawler.linkcheck)
+    parse_warnings: dict[str, int] = field(default_factory=dict)  # source -> items its pages had that were unreadable
 
 
 SITE_WIDE = (BlockedError, LoginRequiredError)
@@ -427,6 +428,8 @@ class Poller:
             for n, page in enumerate(pages, start=1):
                 added = self.store.commit(source.key, page, page.cursor)
                 new += added
+                if page.warnings:
+                    report.parse_warnings[source.key] = report.parse_warnings.get(source.key, 0) + len(page.warnings)
                 if observe is not None:
                     observe(source.kind, [i.created_at for i in page.items if getattr(i, "created_at", None)])
                 if observe_page is not None and page.shown is not None:

@@ -183,6 +183,9 @@ def _strings(soup: BeautifulSoup):
 
 
 def _tidy(text: str) -> str:
+    # the site pads many bodies with zero-width spaces (U+200B, `\u200b\u200b\u200b` at the end of weibo.com texts)
+    if "\u200b" in text:
+        text = text.replace("\u200b", "")
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r", "").split("\n")]
     out = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", out).strip()

@@ -71,6 +71,8 @@ class Page:
     `done`: this page ends the walk. `extras`: further responses the page needed (long text).
     `shown`, `exhausted` (timeline and search pages): what the page listed, old posts included, which
     tells the scheduler how often the source posts (see `crawler.poller.Evidence`).
+    `warnings`: one line per item of the page that could not be read (item id, field, why), counted in crawler
+    health per source.
     """
 
     items: list[Any]
@@ -81,6 +83,7 @@ class Page:
     seen: int = 0  # records on the page before filtering out already-known ones
     shown: list[tuple[str, datetime]] | None = None  # (id, created_at) of every non-pinned post listed
     exhausted: bool = False  # the page ends the source's history (no further page)
+    warnings: list[str] = field(default_factory=list)  # items the parser could not read (the rest is in `items`)
 
 
 @dataclass
@@ -151,9 +154,9 @@ class Post:
         if bid is None and mid.isdigit():
             bid = mid_to_bid(mid)
         user_id, screen_name = _user_fields(payload)
-        html = payload.get("longTextContent") or payload.get("text") or ""
-        if not payload.get("text") and payload.get("text_raw"):
-            html = payload["text_raw"]
+        # weibo.com ajax statuses carry `text_raw`, the site's own plain text: topics as `#…[超话]#` where `text` has
+        # an icon link, and no `...展开` button (a <span>, not the m.weibo.cn `全文` link) at the end of long texts
+        html = payload.get("longTextContent") or payload.get("text_raw") or payload.get("text") or ""
         clean = clean_html(html)
         retweeted = None
         rs = payload.get("retweeted_status")

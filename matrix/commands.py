@@ -400,6 +400,11 @@ def poll_summary(report, cases_touched: int, base: str | None) -> dict:  # noqa:
         example = report.errors[keys[0]]
         hint = _CAUSE_HINT.get(cause, "")
         lines.append(f"  {cause}: {len(keys)} source(s), e.g. {keys[0]}: {example[:160]}" + (f" ({hint})" if hint else ""))
+    warned = getattr(report, "parse_warnings", None) or {}
+    if warned:
+        worst = max(warned, key=lambda k: warned[k])
+        lines.append(f"  unreadable items: {sum(warned.values())} on {len(warned)} source(s), e.g. {worst}: "
+                     f"{warned[worst]} (the rest of their pages was kept; the latest warnings: `wzmon status`)")
     if report.stopped:
         lines.append(f"Stopped early: {'Weibo wants a login' if report.stopped == 'login_required' else 'Weibo refuses requests'}; "
                      "see `wzmon status`.")
@@ -411,7 +416,7 @@ def poll_summary(report, cases_touched: int, base: str | None) -> dict:  # noqa:
     return {"sources_polled": len(report.polled), "sources_failed": len(report.errors), "pages": report.pages,
             "requests": report.requests, "new_items": report.new_items, "cases_touched": cases_touched,
             "errors": {cause: {"sources": len(keys), "example": report.errors[keys[0]]} for cause, keys in groups.items()},
-            "stopped": report.stopped, "unreachable": unreachable, "lines": lines}
+            "stopped": report.stopped, "unreachable": unreachable, "parse_warnings": dict(warned), "lines": lines}
 
 
 @click.command("run")

@@ -24,6 +24,7 @@ from matrix.db import chunks, session_scope
 from matrix.inspection import record_links
 from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
 from matrix.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert, copy_insert_new, hold_write_lock
+from matrix.parsewarnings import add_parse_warnings, new_parse_warnings
 from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class StoreResult:
     new_items: int = 0
     seen_items: int = 0
     cases_touched: set[int] = field(default_factory=set)
+    parse_warnings: int = 0  # unreadable items first seen on these pages (see matrix.parsewarnings)
 
 
 def flatten_items(items: Iterable[Any]) -> list[Any]:
@@ -273,20 +275,27 @@ class Ingestor:
                 guard(session)
             flat = [flatten_items(page.items) for _, page, _ in pages]
             seen = known_ids(session, [i for items in flat for i in items])
+            warned = [(key, list(getattr(page, "warnings", None) or [])) for key, page, _ in pages]
+            new_warnings = new_parse_warnings(session, warned) if any(w for _, w in warned) else [[] for _ in pages]
             raws: list[tuple[str, Any]] = []
             owner: list[int] = []  # for each page, the index of its raw response in RAWS (or -1)
             fresh: list[list[Any]] = []
-            for (key, page, _), items in zip(pages, flat):
+            for (key, page, _), items, unread in zip(pages, flat, new_warnings):
                 result.seen_items += len(items)
                 new = [i for i in dict((i.id, i) for i in items).values() if i.id not in seen]
                 seen.update(i.id for i in new)
                 fresh.append(new)
                 owner.append(-1)
-                if page.raw is not None and new:  # kept beside the records it brought; empty polls only counted
+                # kept beside the records it brought, or the items it could not give; empty polls only counted
+                if page.raw is not None and (new or unread):
                     owner[-1] = len(raws)
                     raws.append((key, page.raw))
                     raws.extend((key, extra) for extra in getattr(page, "extras", None) or [])
             raw_ids = store_raws(session, raws) if raws else []
+            for (key, _), unread, o in zip(warned, new_warnings, owner):
+                if unread:
+                    add_parse_warnings(session, key, unread, now, raw_ids[o] if o >= 0 else None)
+                    result.parse_warnings += len(unread)
             new_rows = insert_items(session, [(i, raw_ids[o] if o >= 0 else None)
                                               for new, o in zip(fresh, owner) for i in new], self.scorer)
             new_ids = [r["id"] for r in new_rows]

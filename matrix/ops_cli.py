@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from matrix.db import DatabaseError, open_db, safe_url, session_scope
 from matrix.models import CrawlerHealth, PollCursor, PollerProcess, PollLease, SiteBudget
+from matrix.parsewarnings import latest_parse_warnings, parse_warning_counts
 from matrix.timeutil import as_utc, iso_local, utcnow
 
 OK, STALLED, BLOCKED, LOGIN, NO_DB, CALENDAR = 0, 1, 2, 3, 4, 5
@@ -62,6 +63,8 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
         leases = s.scalar(select(func.count()).select_from(PollLease).where(
             PollLease.owner != "", PollLease.expires_at > now)) or 0
         pause = max([b.paused_until for b in s.scalars(select(SiteBudget))], default=0.0)
+        warned = parse_warning_counts(s)
+        latest = latest_parse_warnings(s, limit=3)
     for p in pollers:
         p["alive"] = p["state"] == "running" and p["heartbeat_at"] is not None and \
             now - p["heartbeat_at"] <= timedelta(minutes=heartbeat_minutes)
@@ -71,6 +74,8 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
         "pollers_alive": sum(1 for p in pollers if p["alive"]), "leases_held": leases,
         "site_pause_until": datetime.fromtimestamp(pause, tz=now.tzinfo) if pause and pause > now.timestamp() else None,
         "site_event": None,
+        "parse_warnings": {"total": sum(warned.values()), "sources": sum(1 for n in warned.values() if n),
+                           "latest": [{"at": as_utc(at), "source_key": key, "warning": w} for at, key, w, _ in latest]},
     }
     site_open = site is not None and recovered_at is None and (last_success is None or as_utc(site.at) >= last_success)
     if site is not None:
@@ -175,6 +180,11 @@ def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str
                    f"{report['items_total']} items, {report['leases_held']} leased now")
         if report["site_pause_until"]:
             click.echo(f"  budget        paused until {iso_local(report['site_pause_until'])}")
+        pw = report["parse_warnings"]
+        click.echo(f"  unreadable    {pw['total']} item(s) on {pw['sources']} source(s) could not be parsed "
+                   "(the rest of their pages was kept)")
+        for w in pw["latest"]:
+            click.echo(f"    {iso_local(w['at'])} {w['source_key']}: {w['warning'][:200]}")
         click.echo(f"  calendar      official to {cal['last_official_year']}-12-31; {cal['provisional_cases']} open "
                    f"case(s) with provisional deadlines, {cal['pending_cases']} with 时限待定")
         if cal["warning"]:

@@ -30,6 +30,7 @@ from matrix.models import (
     PolicyVersion,
     Post,
 )
+from matrix.parsewarnings import PARSE_WARNING, latest_parse_warnings, parse_warning_counts
 from matrix import rollup
 from matrix.rollup import ACTIVE_STATUSES, COUNTED_STATUSES  # noqa: F401 - one definition, shared with the rollup (and re-exported)
 from matrix.timeutil import SHANGHAI, as_utc, utcnow
@@ -698,7 +699,8 @@ def crawler_status(session: Session, account_uids: Scope = None) -> pd.DataFrame
     if keys is not None:
         q = q.where(_scoped(PollCursor.source_key, keys))
     cursors = session.execute(q).scalars().all()
-    latest = select(CrawlerHealth.source_key, func.max(CrawlerHealth.id).label("mid")).group_by(CrawlerHealth.source_key)
+    latest = (select(CrawlerHealth.source_key, func.max(CrawlerHealth.id).label("mid"))
+              .where(CrawlerHealth.state != PARSE_WARNING).group_by(CrawlerHealth.source_key))
     if keys is not None:
         latest = latest.where(_scoped(CrawlerHealth.source_key, keys))
     sub = latest.subquery()
@@ -706,6 +708,7 @@ def crawler_status(session: Session, account_uids: Scope = None) -> pd.DataFrame
         h.source_key: h
         for h in session.execute(select(CrawlerHealth).join(sub, sub.c.mid == CrawlerHealth.id)).scalars()
     }
+    warned = parse_warning_counts(session, keys)
     import json
 
     rows = []
@@ -714,12 +717,21 @@ def crawler_status(session: Session, account_uids: Scope = None) -> pd.DataFrame
         rows.append((
             c.source_key, c.kind, c.target, c.last_polled_at, c.last_new_at, c.last_item_at, c.items_total,
             c.requests_total, c.errors_total, c.last_error, json.dumps(c.cursor, ensure_ascii=False, sort_keys=True),
-            h.state if h else "", h.at if h else None,
+            h.state if h else "", h.at if h else None, warned.get(c.source_key, 0),
         ))
     return _frame(rows, [
         "source_key", "kind", "target", "last_polled_at", "last_new_at", "last_item_at", "items_total",
-        "requests_total", "errors_total", "last_error", "cursor", "health_state", "health_at",
+        "requests_total", "errors_total", "last_error", "cursor", "health_state", "health_at", "parse_warnings",
     ])
+
+
+def parse_warning_log(session: Session, limit: int = 50, account_uids: Scope = None) -> pd.DataFrame:
+    """The latest items the crawler could not read, one row per warning, newest first: when, source, the
+    warning (file or source, item id, field, why) and the stored answer it was found in. A member sees its own
+    sources only."""
+    keys = _account_source_keys(session, account_uids)
+    rows = latest_parse_warnings(session, limit, keys)
+    return _frame(rows, ["at", "source_key", "warning", "raw_response_id"])
 
 
 def crawler_health_log(session: Session, limit: int = 200, account_uids: Scope = None) -> pd.DataFrame:

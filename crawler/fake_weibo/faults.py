@@ -4,8 +4,9 @@ Kinds: 432, 418, 403 (HTTP status), captcha (`{"ok":-100,"url":".../captcha"}`),
 passport.weibo.com), empty (`{"ok":0,"msg":"这里还没有内容"}`), html (an HTML page with status 200 where
 JSON was due), truncated (Content-Length larger than what is sent, then close), disconnect (headers and
 part of the body, then a TCP reset), broken_json (a complete response whose JSON is cut short),
-slow (sleep `seconds` before answering), random (one of `kinds`, default the refusals and breakage above
-except slow). A cookie requirement (`require_cookie(after=K)`) gives requests without a `SUB=` cookie a
+slow (sleep `seconds` before answering), bad_item (a whole answer whose first post or comment has a `created_at`
+the site never sends: a client must drop that item with a warning and keep the rest), random (one of `kinds`,
+default the refusals and breakage above except slow and bad_item). A cookie requirement (`require_cookie(after=K)`) gives requests without a `SUB=` cookie a
 login wall (`wall`: passport or captcha) once K such requests have been served.
 """
 from __future__ import annotations
@@ -14,10 +15,36 @@ import random
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 KINDS = ("432", "418", "403", "captcha", "passport", "empty", "html", "truncated", "disconnect", "broken_json",
-         "slow", "random")
+         "slow", "bad_item", "random")
 RANDOM_KINDS = ("432", "418", "403", "captcha", "passport", "empty", "html", "truncated", "disconnect", "broken_json")
+
+
+BAD_TIME = "不是时间"  # what `bad_item` puts in place of the first item's created_at
+
+
+def spoil_first_item(answer: Any) -> bool:
+    """For `bad_item`: give the first post (getIndex cards, nested `card_group` too) or comment/repost (`data.data`)
+    of ANSWER, in place, a `created_at` no Weibo answer has. False when the answer holds no item."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, dict):
+        return False
+    items: list[dict] = []
+    for card in data.get("cards") or []:
+        if not isinstance(card, dict):
+            continue
+        if isinstance(card.get("mblog"), dict):
+            items.append(card["mblog"])
+        items.extend(c["mblog"] for c in card.get("card_group") or [] if isinstance(c, dict)
+                     and isinstance(c.get("mblog"), dict))
+    if isinstance(data.get("data"), list):
+        items.extend(d for d in data["data"] if isinstance(d, dict))
+    if not items:
+        return False
+    items[0]["created_at"] = BAD_TIME
+    return True
 
 
 class FaultError(ValueError):

@@ -16,6 +16,7 @@ Paging conventions served (documented here because the real site leaves some of 
 """
 from __future__ import annotations
 
+import copy
 import email.utils
 import errno
 import json
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from . import payloads, render
 from .clock import CST, SimClock
-from .faults import FaultError, FaultRule, Faults
+from .faults import FaultError, FaultRule, Faults, spoil_first_item
 from .ids import bid_to_mid
 from .scenario import Scenario, Status
 
@@ -168,6 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.flush_headers()  # headers and body in one write
 
     def _json(self, obj, code: int = 200, fault: str | None = None, headers: dict | None = None) -> None:
+        if fault == "bad_item":
+            obj = copy.deepcopy(obj)
+            spoil_first_item(obj)
         self._send(code, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8",
                    headers, fault)
 

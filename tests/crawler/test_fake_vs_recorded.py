@@ -5,6 +5,7 @@ types (a count as `"100万+"`) are allowed either way only where the recordings 
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -173,3 +174,74 @@ def test_the_relations_can_fail():
                             "created_at": "Tue Jun 08 09:35:04 +0800 2021"}) == []
     assert len(_relations("m", {"id": 4645748019299849, "mid": "4645748019299849", "bid": "Kjc77D1jA",
                                 "created_at": "2021-06-08 09:35"})) == 3
+
+
+# ------------------------------------------------------------------ weibo.com ajax (PROVENANCE.md)
+
+PC_MBLOG_KEYS = ("id", "idstr", "mid", "mblogid", "created_at", "text", "text_raw", "textLength", "isLongText", "user",
+                 "source", "reposts_count", "comments_count", "attitudes_count", "mblogtype", "retweeted_status",
+                 "isTop", "region_name")
+PC_USER_KEYS = ("id", "idstr", "screen_name", "verified", "verified_type")
+PC_MYMBLOG = CORPUS / "NBuddha" / "weibo_com_ajax_mymblog_2339808364_2022-04.json"
+PC_LONGTEXT = CORPUS / "weiback-rs" / "weibo_com_ajax_longtext_2023-05.json"
+
+
+def _pc_relations(where: str, m: dict) -> list[str]:
+    """On weibo.com: `id` a number, `idstr` its 16-digit text, `mblogid` the base62 form of `mid`, the API's time
+    format."""
+    out = []
+    if not (isinstance(m.get("idstr"), str) and m["idstr"].isdigit() and len(m["idstr"]) == 16):
+        out.append(f"{where}.idstr: not a 16-digit text id ({m.get('idstr')!r})")
+    if not isinstance(m.get("id"), int) or str(m.get("id")) != m.get("idstr"):
+        out.append(f"{where}.id: not the number of idstr ({m.get('id')!r})")
+    if m.get("mblogid") and m.get("mid") and m["mblogid"] != mid_to_bid(str(m["mid"])):
+        out.append(f"{where}.mblogid: {m['mblogid']!r} is not the base62 form of mid {m['mid']!r}")
+    try:
+        datetime.strptime(m.get("created_at") or "", API_FORMAT)
+    except ValueError:
+        out.append(f"{where}.created_at: {m.get('created_at')!r} not in the API format")
+    return out
+
+
+def _get_or_skip(fake_weibo, path: str) -> dict:
+    try:
+        return _get(fake_weibo, path)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            pytest.skip(f"the fake Weibo does not serve {path.split('?')[0]} (yet)")
+        raise
+
+
+def test_pc_mymblog_and_longtext_match_the_recordings(fake_weibo, account):
+    missing = [p.name for p in (PC_MYMBLOG, PC_LONGTEXT) if not p.exists()]
+    if missing:
+        pytest.skip(f"recordings not in this checkout (see PROVENANCE.md): {missing}")
+    uid, _ = account
+    fake = _get_or_skip(fake_weibo, f"/ajax/statuses/mymblog?uid={uid}&page=1&feature=0")
+    real = json.loads(PC_MYMBLOG.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    _compare("mymblog", real, fake, ("ok", "data"), problems)
+    _compare("mymblog.data", real["data"], fake["data"], ("list", "since_id"), problems)
+    fake_items = [m for m in fake["data"].get("list") or [] if isinstance(m, dict)]
+    assert fake_items, "the fake's mymblog page lists no post"
+    for real_item in real["data"]["list"]:
+        like = next((m for m in fake_items if bool(m.get("retweeted_status")) == bool(real_item.get(
+            "retweeted_status"))), fake_items[0])
+        _compare("mymblog.item", real_item, like, PC_MBLOG_KEYS, problems)
+        if not _pc_relations("mymblog.item", real_item):
+            problems.extend(_pc_relations("mymblog.item (fake)", like))
+        _compare("mymblog.item.user", real_item["user"], like.get("user") or {}, PC_USER_KEYS, problems)
+    bid = fake_items[0].get("mblogid")
+    fake_lt = _get_or_skip(fake_weibo, f"/ajax/statuses/longtext?id={bid}")
+    real_lt = json.loads(PC_LONGTEXT.read_text(encoding="utf-8"))
+    _compare("longtext", real_lt, fake_lt, ("ok", "data"), problems)
+    _compare("longtext.data", real_lt["data"], fake_lt.get("data") or {}, ("longTextContent",), problems)
+    assert sorted(set(problems)) == [], "\n".join(sorted(set(problems)))
+
+
+def test_the_pc_relations_can_fail():
+    ok = {"id": 4756591049703600, "idstr": "4756591049703600", "mid": "4756591049703600", "mblogid": "LnKbSEIlG",
+          "created_at": "Sun Apr 10 06:25:41 +0800 2022"}  # the mymblog recording's second item
+    assert _pc_relations("m", ok) == []
+    assert len(_pc_relations("m", {**ok, "id": "4756591049703600", "mblogid": "LnKbSEIlH",
+                                   "created_at": "2022-04-10 06:25"})) == 3

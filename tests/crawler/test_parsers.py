@@ -184,3 +184,21 @@ def test_parse_command_names_the_bad_file_without_a_traceback() -> None:
     assert result.exit_code == 1
     assert "truncated.json" in result.output and "Traceback" not in result.output
     assert json.loads(result.output.splitlines()[0])["id"] == "4649031014800001"
+
+
+def test_weibo_com_status_reads_text_raw_not_the_html_with_its_expand_button() -> None:
+    # the weibo.com ajax form of a truncated long post (as in the mymblog recording of PROVENANCE.md): `text` shows a
+    # super-topic as an icon link and ends in "...<span class="expand">展开</span>"; `text_raw` is the site's plain
+    # text, padded with zero-width spaces
+    status = {
+        "idstr": "4756042041263725", "mblogid": "LnvUo5iKF", "created_at": "Fri Apr 08 18:04:08 +0800 2022",
+        "user": {"id": 1915103510, "screen_name": "蒼梦五夜AoTerios"}, "isLongText": True,
+        "text": '<a target="_blank" href="https://weibo.com/p/100808fb9b9095ff03a9c13211bb1daf41f0e2"><img '
+                'class="icon-link" src="https://h5.sinaimg.cn/upload/100/959/2020/05/09/timeline_card_small_super_'
+                'default.png"/>上海抗疫求助超话</a> <br />求助描述:疫情一开始，在 \u200b\u200b\u200b ...'
+                '<span class="expand">展开</span>',
+        "text_raw": "#上海抗疫求助[超话]# \n求助描述:疫情一开始，在 \u200b\u200b\u200b",
+    }
+    post = Post.from_payload(status)
+    assert post.text == "#上海抗疫求助[超话]#\n求助描述:疫情一开始，在"
+    assert post.is_long_text and post.topics == ["上海抗疫求助[超话]"]
