@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from . import payloads, render
+from . import payloads, pc_api, render
 from .clock import CST, SimClock
 from .doors import DoorError, Doors
 from .faults import FaultError, FaultRule, Faults
@@ -83,6 +83,8 @@ class Stats:
 def _endpoint(path: str, qs: dict) -> str:
     if path.startswith("/__sim/"):
         return "sim"
+    if path.startswith("/ajax/"):
+        return "pc_" + path.rsplit("/", 1)[-1]
     if path == "/api/container/getIndex":
         cid = qs.get("containerid", [""])[0]
         if cid.startswith("107603"):
@@ -256,6 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse("432", self.path)
 
     def _serve(self, endpoint: str, path: str, qs: dict, fault: str | None) -> None:
+        if endpoint.startswith("pc_"):
+            return pc_api.serve(self, path, qs, fault)
         handler = {
             "timeline": self._timeline, "profile": self._profile, "search": self._search, "getIndex": self._bad_cid,
             "hotflow": self._hotflow, "reposts": self._reposts, "extend": self._extend, "show": self._show,
@@ -488,7 +492,8 @@ class FakeWeibo:
     def __init__(self, scenario: Scenario, clock: SimClock, host: str, port: int, *, fault_seed: int = 0,
                  page_timeline: int = PAGE_TIMELINE, page_search: int = PAGE_SEARCH, page_comments: int = 5,
                  page_reposts: int = PAGE_REPOSTS, comment_dates: str = "mixed",
-                 search_html_needs_login: bool = True, refuse: tuple[str, ...] = ()) -> None:
+                 search_html_needs_login: bool = True, refuse: tuple[str, ...] = (),
+                 pc_inline_replies: int = pc_api.INLINE_REPLIES) -> None:
         if comment_dates not in ("mixed", "full", "relative"):
             raise ValueError(f"comment_dates must be mixed, full or relative, got {comment_dates!r}")
         self.scenario = scenario
@@ -501,6 +506,7 @@ class FakeWeibo:
         self.page_comments, self.page_reposts = page_comments, page_reposts
         self.comment_dates = comment_dates
         self.search_html_needs_login = search_html_needs_login
+        self.pc_inline_replies = pc_inline_replies
         try:
             self._httpd = _Server((host, port), self)
         except OSError as exc:
@@ -582,7 +588,7 @@ def serve_in_thread(scenario: Scenario | None = None, port: int = 0, clock: SimC
 
     Options: fault_seed, page_timeline, page_search, page_comments (default 5), page_reposts,
     comment_dates ("mixed" | "full" | "relative"), search_html_needs_login (default True),
-    refuse (routes to keep closed, see doors.py; DoorError names an unknown one).
+    refuse (routes to keep closed, see doors.py; DoorError names an unknown one), pc_inline_replies.
     Raises FakeWeiboError (an OSError) naming host:port when it cannot listen.
     """
     scenario = scenario or Scenario()
