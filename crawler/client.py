@@ -143,9 +143,11 @@ class WeiboClient:
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, search_base_url: str = DEFAULT_SEARCH_BASE_URL,
                  budget: RequestBudget | None = None, cookie: str | None = None, *,
-                 cookie_file: str | os.PathLike | None = None, pc_base_url: str = DEFAULT_PC_BASE_URL,
+                 cookie_file: str | os.PathLike | None = None, pc_base_url: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, expand_long_text: bool = True, initial_pages: int = 1,
                  transport: httpx.BaseTransport | None = None) -> None:
+        # a local base URL (tests, the demo, a mirror) serves every route unless told otherwise
+        pc_base_url = pc_base_url or (DEFAULT_PC_BASE_URL if base_url == DEFAULT_BASE_URL else base_url)
         self.urls = Urls(base_url, search_base_url, pc_base_url)
         self.budget = budget or RequestBudget(per_minute=20, burst=2, jitter=0.3)
         self.expand_long_text = expand_long_text
