@@ -482,16 +482,16 @@ class Poller:
     def _route_refused(self, route: str, exc: WeiboError, key: str) -> None:
         now = self._now()
         closure = self.routes.refused(route, error_cause(exc), str(exc)[:500], now)
-        if closure.streak == 1:  # one health event per episode, when the door closes
+        if closure.streak == 1:  # one health event per episode; key without ':' so the store makes no source of it
             log.warning("route %s refused at %s (%s); reading through the next route", route, key, closure.cause)
             self.store.record_health(HealthEvent(
-                "route_closed", f"route:{route}", exc.status, f"{WHAT_TO_DO[route]} ({exc})"[:2000],
+                "route_closed", f"route-{route}", exc.status, f"{WHAT_TO_DO[route]} ({exc})"[:2000],
                 closure.probe_at, now, {"route": route, "cause": closure.cause, "since": closure.since.isoformat()}))
 
     def _route_reopened(self, closure: Closure) -> None:
         now = self._now()
         self.store.record_health(HealthEvent(
-            "ok", f"route:{closure.route}", None, f"route {closure.route} answers again", None, now,
+            "ok", f"route-{closure.route}", None, f"route {closure.route} answers again", None, now,
             {"route": closure.route, "closed_since": closure.since.isoformat(), "probes": closure.streak}))
 
     # ---------------------------------------------------------------- a pass

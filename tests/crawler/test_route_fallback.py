@@ -10,7 +10,7 @@ from tests.crawler.test_poller_http import expected_ids, run_until_quiet, setup
 
 
 def route_events(store, route: str) -> list:
-    return [h for h in store.health if h.source_key == f"route:{route}"]
+    return [h for h in store.health if h.source_key == f"route-{route}"]
 
 
 def test_mobile_closed_everything_arrives_through_pc_and_search(fake_weibo_factory) -> None:
@@ -27,7 +27,7 @@ def test_mobile_closed_everything_arrives_through_pc_and_search(fake_weibo_facto
     assert [h.state for h in closed] == ["route_closed"]  # one event for the episode, however many passes
     assert "weibo.com/ajax" in closed[0].message and closed[0].detail["cause"] == "blocked"
     assert server.doors.describe()["refused"]["mobile"] >= 1
-    assert all(h.state != "blocked" for h in store.health if not h.source_key.startswith("route:"))
+    assert all(h.state != "blocked" for h in store.health if not h.source_key.startswith("route-"))
 
 
 def test_search_closed_mentions_arrive_through_mobile_search(fake_weibo_factory) -> None:
