@@ -141,4 +141,7 @@ ENTRIES: list[Entry] = [
     ok("demo", "--db", "sqlite:///{tmp}/demo.db", "demo", "--no-dashboard", "--play-seconds", "1", "--accounts", "3",
        "--days", "1", says="The scenario left"),
     mistake("demo", *DB, "demo", "--accounts", "0", code=2, says="--accounts"),
+    ok("demo", "--db", "sqlite:///{tmp}/demo.db", "demo", "--no-dashboard", "--play-seconds", "1", "--accounts", "3",
+       "--days", "1", "--refuse", "mobile", says="refusing mobile"),
+    mistake("demo", *DB, "demo", "--refuse", "door", code=2, says="'door' is not one of 'mobile'"),
 ]
