@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from matrix.db import DatabaseError, open_db, safe_url, session_scope
 from matrix.models import CrawlerHealth, PollCursor, PollerProcess, PollLease, SiteBudget
+from matrix.route_health import ROUTE_ALERT_MINUTES, closed_routes
 from matrix.timeutil import as_utc, iso_local, utcnow
 
 OK, STALLED, BLOCKED, LOGIN, NO_DB, CALENDAR, ROUTE_CLOSED = 0, 1, 2, 3, 4, 5, 6
-ROUTE_ALERT_MINUTES = 60.0  # a closed route (crawler.routes) is reported once closed this long
 SITE_STATES = ("blocked", "login_required")
 
 
@@ -37,18 +37,6 @@ def _ago(at: datetime | None, now: datetime) -> str:
     if minutes < 48 * 60:
         return f"{minutes / 60:.1f} h ago"
     return f"{minutes / 1440:.1f} days ago"
-
-
-def closed_routes(session, now: datetime, minutes: float = ROUTE_ALERT_MINUTES) -> list[dict]:  # noqa: ANN001
-    """Routes whose latest health event (source key `route-<name>`) is `route_closed`, closed `minutes` or longer:
-    [{"route", "since", "message"}], oldest first."""
-    latest: dict[str, CrawlerHealth] = {}
-    for ev in session.scalars(select(CrawlerHealth).where(CrawlerHealth.source_key.like("route-%"))
-                              .order_by(CrawlerHealth.at, CrawlerHealth.id)):
-        latest[ev.source_key] = ev
-    return [{"route": key[len("route-"):], "since": as_utc(ev.at), "message": ev.message}
-            for key, ev in latest.items()
-            if ev.state == "route_closed" and now - as_utc(ev.at) >= timedelta(minutes=minutes)]
 
 
 def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15.0,  # noqa: ANN001
