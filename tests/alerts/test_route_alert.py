@@ -45,5 +45,8 @@ def test_one_alert_per_closed_route_episode(db_url) -> None:
     with session_scope(engine) as s:
         assert enqueue_route_alerts(s, T0 + timedelta(hours=9, minutes=1), OFFICE) == 1  # a new episode
     assert len(route_alerts(engine)) == 2
+    health(engine, T0 + timedelta(hours=10), "route_closed", route="search")  # the threshold is a config setting
+    with session_scope(engine) as s:
+        assert enqueue_route_alerts(s, T0 + timedelta(hours=10, minutes=20), OFFICE.with_(route_alert_minutes=15)) == 1
     with session_scope(engine) as s:  # no office contact configured: nothing to send, nothing queued
-        assert enqueue_route_alerts(s, T0 + timedelta(hours=10), AlertsConfig()) == 0
+        assert enqueue_route_alerts(s, T0 + timedelta(hours=12), AlertsConfig()) == 0
