@@ -143,9 +143,11 @@ class WeiboClient:
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, search_base_url: str = DEFAULT_SEARCH_BASE_URL,
                  budget: RequestBudget | None = None, cookie: str | None = None, *,
-                 cookie_file: str | os.PathLike | None = None, pc_base_url: str = DEFAULT_PC_BASE_URL,
+                 cookie_file: str | os.PathLike | None = None, pc_base_url: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, expand_long_text: bool = True, initial_pages: int = 1,
                  transport: httpx.BaseTransport | None = None) -> None:
+        # a local base URL (tests, the demo, a mirror) serves every route unless told otherwise
+        pc_base_url = pc_base_url or (DEFAULT_PC_BASE_URL if base_url == DEFAULT_BASE_URL else base_url)
         self.urls = Urls(base_url, search_base_url, pc_base_url)
         self.budget = budget or RequestBudget(per_minute=20, burst=2, jitter=0.3)
         self.expand_long_text = expand_long_text
@@ -177,10 +179,18 @@ class WeiboClient:
 
     # ------------------------------------------------------------------ one request
 
-    def fetch(self, url: str, *, referer: str | None = None, accept_html: bool = False) -> RawResponse:
-        """GET one URL within the budget; refusals raise typed errors. Redirects are not followed."""
+    def site_cookie(self, name: str) -> str | None:
+        """A cookie the site set on this client (e.g. weibo.com's XSRF-TOKEN), never the configured login."""
+        return self._http.cookies.get(name)
+
+    def fetch(self, url: str, *, referer: str | None = None, accept_html: bool = False,
+              extra_headers: dict[str, str] | None = None, add_cookie: str | None = None) -> RawResponse:
+        """GET one URL within the budget; refusals raise typed errors. Redirects are not followed.
+        `add_cookie` ("NAME=value") is sent beside the configured cookie (the PC route's XSRF-TOKEN)."""
         self.budget.acquire(why=url)
-        headers = {"Referer": referer or f"{self.urls.base_url}/"}
+        headers = {"Referer": referer or f"{self.urls.base_url}/", **(extra_headers or {})}
+        if add_cookie:
+            headers["Cookie"] = "; ".join(c for c in (self.__cookie, add_cookie) if c)
         if accept_html:
             headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
         try:
@@ -215,9 +225,9 @@ class WeiboClient:
             raise MalformedError(f"{url}: unexpected HTTP {status}", url=url, status=status, raw=raw)
         return raw
 
-    def fetch_json(self, url: str, *, referer: str | None = None) -> tuple[RawResponse, dict]:
+    def fetch_json(self, url: str, *, referer: str | None = None, **extra: Any) -> tuple[RawResponse, dict]:
         """GET and decode a `{"ok": ...}` answer; maps ok:-100 / ok:0 / HTML / broken JSON to typed errors."""
-        raw = self.fetch(url, referer=referer)
+        raw = self.fetch(url, referer=referer, **extra)
         if 300 <= raw.status < 400:
             raise MalformedError(f"{url}: unexpected redirect where JSON was due", url=url, status=raw.status, raw=raw)
         return raw, decode_json(raw)

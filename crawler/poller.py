@@ -25,6 +25,7 @@ from crawler.clock import now_utc
 from crawler.budget import Backoff, RequestBudget
 from crawler.constants import SHANGHAI
 from crawler.exceptions import BlockedError, EmptyError, LoginRequiredError, MalformedError, WeiboError
+from crawler.routes import WHAT_TO_DO, Closure, RouteBook, cursor_for
 from crawler.store import RATE_HALF_LIFE_HOURS, HealthEvent, PollStore, SourceState
 from crawler.types import Page
 
@@ -353,6 +354,7 @@ class PollReport:
     errors: dict[str, str] = field(default_factory=dict)
     causes: dict[str, str] = field(default_factory=dict)  # source -> cause of its error (see error_cause)
     stopped: str | None = None  # "blocked" | "login_required" | None
+    routes: dict[str, str] = field(default_factory=dict)  # source key -> route that read it (crawler.routes)
     links_checked: int = 0  # links in members' posts checked in this pass (crawler.linkcheck)
     parse_warnings: dict[str, int] = field(default_factory=dict)  # source -> items its pages had that were unreadable
 
@@ -389,8 +391,11 @@ class Poller:
     def __init__(self, client, store: PollStore, budget: RequestBudget | None = None, *,
                  scheduler: Scheduler | None = None, backoff: Backoff | None = None,
                  now: Callable[[], datetime] | None = None, requests_per_pass: int | None = None,
-                 max_pages_per_source: int = 5, link_checker=None) -> None:  # noqa: ANN001 - LinkChecker
+                 max_pages_per_source: int = 5, link_checker=None,  # noqa: ANN001 - LinkChecker
+                 routes: RouteBook | None = None) -> None:
         self.client = client
+        self.routes = routes or RouteBook()
+        self._pc = None
         self.link_checker = link_checker
         self.store = store
         self.budget = budget or client.budget
@@ -405,29 +410,66 @@ class Poller:
 
     # ---------------------------------------------------------------- one source
 
-    def pages_for(self, source: SourceState) -> Iterator[Page]:
-        kind, target, cursor = source.kind, source.target, source.cursor or None
-        if kind == "timeline":
-            return self.client.timeline(target, cursor)
-        if kind == "mentions":
+    def pages_for(self, source: SourceState, route: str = "mobile", cursor: dict | None = None) -> Iterator[Page]:
+        """The page walk of `source` through `route` (crawler.routes), from `cursor` (default: the stored one)."""
+        kind, target = source.kind, source.target
+        cursor = cursor_for(source.cursor or None if cursor is None else cursor, route)
+        if route == "pc":
+            if self._pc is None:
+                from crawler.pc_api import PcRoute
+
+                self._pc = PcRoute(self.client)
+            reader = self._pc
+        else:
+            reader = self.client
+        if kind == "timeline" and route in ("mobile", "pc"):
+            return reader.timeline(target, cursor)
+        if kind == "mentions" and route == "mobile":
             return self.client.search_mentions(target, cursor)
-        if kind == "comments":
-            return self.client.comments(target, cursor)
-        if kind == "reposts":
-            return self.client.reposts(target, cursor)
-        raise ValueError(f"source {source.key}: unknown kind {kind!r}")
+        if kind == "mentions" and route == "search":
+            return self.client.search_html(f"@{target.lstrip('@')}", cursor)
+        if kind == "comments" and route in ("mobile", "pc"):
+            return reader.comments(target, cursor)
+        if kind == "reposts" and route in ("mobile", "pc"):
+            return reader.reposts(target, cursor)
+        raise ValueError(f"source {source.key}: unknown kind {kind!r} or route {route!r}")
 
     def poll_source(self, source: SourceState, report: PollReport | None = None) -> int:
-        """Read one source page by page, committing each; returns new items. Refusals propagate."""
+        """Read one source page by page, committing each; returns new items. When a route refuses, the same
+        source is read through the next open route (crawler.routes); a refusal of every route propagates."""
         report = report or PollReport(self._now())
-        new = 0
-        pages = self.pages_for(source)
+        progress = {"new": 0, "cursor": source.cursor or None}
+        refused: list[tuple[str, WeiboError]] = []
+        for route in self.routes.candidates(source.kind, self._now()):
+            try:
+                self._read(source, route, progress, report)
+            except SITE_WIDE as exc:
+                refused.append((route, exc))
+                continue
+            for closed, exc in refused:  # a door closed while another is open: read through that one
+                self._route_refused(closed, exc, source.key)
+            ended = self.routes.worked(route)
+            if ended is not None:
+                self._route_reopened(ended)
+            report.routes[source.key] = route
+            return progress["new"]
+        for route, exc in refused:  # every route refused: the site is refusing us, not one door
+            if route in self.routes.closed:  # a failed probe: wait longer before the next
+                self.routes.refused(route, error_cause(exc), str(exc)[:500], self._now())
+        if refused:
+            raise refused[-1][1]
+        return progress["new"]
+
+    def _read(self, source: SourceState, route: str, progress: dict, report: PollReport) -> None:
+        pages = self.pages_for(source, route, progress["cursor"])
         observe = getattr(self.scheduler, "observe", None)
         observe_page = getattr(self.scheduler, "observe_page", None)
         try:
             for n, page in enumerate(pages, start=1):
-                added = self.store.commit(source.key, page, page.cursor)
-                new += added
+                cursor = {**page.cursor, "route": route} if page.cursor is not None else None
+                progress["new"] += self.store.commit(source.key, page, cursor)
+                if cursor is not None:
+                    progress["cursor"] = cursor
                 if page.warnings:
                     report.parse_warnings[source.key] = report.parse_warnings.get(source.key, 0) + len(page.warnings)
                 if observe is not None:
@@ -439,7 +481,21 @@ class Poller:
                     break
         finally:
             pages.close()
-        return new
+
+    def _route_refused(self, route: str, exc: WeiboError, key: str) -> None:
+        now = self._now()
+        closure = self.routes.refused(route, error_cause(exc), str(exc)[:500], now)
+        if closure.streak == 1:  # one health event per episode; key without ':' so the store makes no source of it
+            log.warning("route %s refused at %s (%s); reading through the next route", route, key, closure.cause)
+            self.store.record_health(HealthEvent(
+                "route_closed", f"route-{route}", exc.status, f"{WHAT_TO_DO[route]} ({exc})"[:2000],
+                closure.probe_at, now, {"route": route, "cause": closure.cause, "since": closure.since.isoformat()}))
+
+    def _route_reopened(self, closure: Closure) -> None:
+        now = self._now()
+        self.store.record_health(HealthEvent(
+            "ok", f"route-{closure.route}", None, f"route {closure.route} answers again", None, now,
+            {"route": closure.route, "closed_since": closure.since.isoformat(), "probes": closure.streak}))
 
     # ---------------------------------------------------------------- a pass
 

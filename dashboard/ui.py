@@ -204,6 +204,7 @@ def crawler_banner() -> None:
     except Exception as exc:  # noqa: BLE001 - the board must still show why
         st.error(f"数据库不可用：{md_escape(exc)}")
         st.stop()
+    routes_banner()
     if not alarm:
         return
     what = "采集被微博限制（封禁/限流）" if alarm["state"] == "blocked" else "采集账号已掉线，需要重新登录"
@@ -216,6 +217,22 @@ def crawler_banner() -> None:
         parts.append(md_escape(alarm["message"])[:200])
     parts.append("数据可能不完整。")
     st.error("；".join(parts), icon=":material/block:")
+
+
+ROUTE_NAMES = {"mobile": "移动端接口 m.weibo.cn", "pc": "网页版接口 weibo.com/ajax", "search": "微博搜索 s.weibo.com"}
+ROUTE_FIX = {
+    "mobile": "采集已改走网页版接口和搜索；若持续，请重新登录采集账号（wzmon login）或调低请求频率",
+    "pc": "需要登录：请重新登录采集账号（wzmon login）；采集已改走移动端接口",
+    "search": "需要登录：请重新登录采集账号（wzmon login）；@提及已改走移动端搜索",
+}
+
+
+def routes_banner() -> None:
+    """A banner per Weibo route closed an hour or more (crawler.routes), naming the route and what to do."""
+    for r in data.q("closed_route_alarm"):
+        name = ROUTE_NAMES.get(r["route"], r["route"])
+        st.warning(f"采集线路被微博关闭：{md_escape(name)}，自 {local_text(r['since'])} 起；"
+                   f"{ROUTE_FIX.get(r['route'], '请检查采集账号')}。", icon=":material/alt_route:")
 
 
 def calendar_banner() -> None:

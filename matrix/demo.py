@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from crawler.budget import RequestBudget
 from crawler.fake_weibo.clock import SimClock
 from crawler.fake_weibo.scenario import Scenario
+from crawler.fake_weibo.doors import ROUTES
 from crawler.fake_weibo.server import FakeWeiboError, serve_in_thread
 from matrix.db import dispose_engines, open_db, safe_url, session_scope
 from matrix.models import Account, Case, Post
@@ -53,18 +54,22 @@ def _prepare_database(url: str, coordinator_uid: str) -> None:
 
 
 def play(url: str, scenario: Scenario, *, play_seconds: float, policy, echo=click.echo,  # noqa: ANN001
-         weibo_port: int = 0):  # noqa: ANN201 - FakeWeibo
-    """Serve SCENARIO, import its roster, and poll it until its end; returns the running server."""
+         weibo_port: int = 0, refuse: tuple[str, ...] = ()):  # noqa: ANN201 - FakeWeibo
+    """Serve SCENARIO (with the REFUSE routes closed), import its roster, and poll it until its end; returns the
+    running server."""
     from matrix.pollstore import build_poller
 
     live_from = max(scenario.end - timedelta(days=1), scenario.window_start)
     clock = SimClock.fixed(live_from)
     try:
-        server = serve_in_thread(scenario, port=weibo_port, clock=clock, comment_dates="full")
+        # s.weibo.com answers as it does for an office whose login works (the fallback of m.weibo.cn search)
+        server = serve_in_thread(scenario, port=weibo_port, clock=clock, comment_dates="full", refuse=refuse,
+                                 search_html_needs_login=False)
     except FakeWeiboError as exc:
         raise click.ClickException(str(exc)) from exc
     echo(f"Fake Weibo serving {len(scenario.accounts)} accounts at {server.base_url} "
-         f"(simulated time from {local(scenario.start):%Y-%m-%d %H:%M})")
+         f"(simulated time from {local(scenario.start):%Y-%m-%d %H:%M})"
+         + (f"; refusing {', '.join(server.doors.closed())}" if refuse else ""))
     engine = open_db(url, create=True)
     roster_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"wzmon-demo-roster-{os.getpid()}.csv"
     roster_file.write_text(scenario.roster_csv(), encoding="utf-8")
@@ -200,9 +205,11 @@ def start_dashboard(url: str, port: int, host: str) -> subprocess.Popen:
 @click.option("--play-seconds", default=45.0, show_default=True, envvar="WZMON_DEMO_PLAY_SECONDS",
               help="Real seconds the live last day takes (env WZMON_DEMO_PLAY_SECONDS).")
 @click.option("--policy", "policy_path", metavar="FILE", envvar="WZMON_POLICY", help="Policy TOML.")
+@click.option("--refuse", "refuse", multiple=True, type=click.Choice(ROUTES),
+              help="Play with this route of Weibo closed (mobile, pc, search, visitor); repeatable.")
 @click.pass_context
 def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo_port: int, seed: int, accounts: int,
-             days: float, play_seconds: float, policy_path: str | None) -> None:
+             days: float, play_seconds: float, policy_path: str | None, refuse: tuple[str, ...] = ()) -> None:
     """Play a simulated week of the matrix through the real pipeline, then open the board.
 
     \b
@@ -220,7 +227,7 @@ def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo
                         comment_requests=0.5)
     coordinator = next(a.uid for a in scenario.accounts if a.role == "coordinator")
     _prepare_database(url, coordinator)
-    server = play(url, scenario, play_seconds=play_seconds, policy=policy, weibo_port=weibo_port)
+    server = play(url, scenario, play_seconds=play_seconds, policy=policy, weibo_port=weibo_port, refuse=refuse)
     try:
         summarize(open_db(url), scenario, policy)
         if no_dashboard:

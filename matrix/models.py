@@ -284,7 +284,7 @@ class Alert(Base):
     dedupe_key: Mapped[str] = mapped_column(String(256), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
     account_uid: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    level: Mapped[str] = mapped_column(String(32))  # warning | overdue | 催办 | 通报 | digest | test
+    level: Mapped[str] = mapped_column(String(32))  # warning | overdue | 催办 | 通报 | digest | test | route
     channel: Mapped[str] = mapped_column(String(32))  # email | dingtalk | wecom | feishu | webhook
     address: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text, default="")

@@ -3,7 +3,9 @@
 `wzmon status` exit codes: 0 healthy; 1 stalled (no successful poll within --stale-minutes, or
 never polled); 2 blocked (Weibo refuses requests, cooling down); 3 login required (renew the
 cookie); 4 the database cannot be read; 5 some open case has a deadline the working calendar cannot
-count (时限待定). A cron line or a monitoring check needs nothing else. Besides the exit code it warns
+count (时限待定); 6 a route of Weibo (m.weibo.cn, weibo.com/ajax, s.weibo.com search) has been closed longer
+than `ROUTE_ALERT_MINUTES` while collection goes on through the other. A cron line or a monitoring check needs
+nothing else. Besides the exit code it warns
 from 60 days before the officially known holiday calendar ends.
 """
 from __future__ import annotations
@@ -18,9 +20,10 @@ from sqlalchemy import func, select
 from matrix.db import DatabaseError, open_db, safe_url, session_scope
 from matrix.models import CrawlerHealth, PollCursor, PollerProcess, PollLease, SiteBudget
 from matrix.parsewarnings import latest_parse_warnings, parse_warning_counts
+from matrix.route_health import ROUTE_ALERT_MINUTES, closed_routes
 from matrix.timeutil import as_utc, iso_local, utcnow
 
-OK, STALLED, BLOCKED, LOGIN, NO_DB, CALENDAR = 0, 1, 2, 3, 4, 5
+OK, STALLED, BLOCKED, LOGIN, NO_DB, CALENDAR, ROUTE_CLOSED = 0, 1, 2, 3, 4, 5, 6
 SITE_STATES = ("blocked", "login_required")
 
 
@@ -38,7 +41,7 @@ def _ago(at: datetime | None, now: datetime) -> str:
 
 
 def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15.0,  # noqa: ANN001
-                  heartbeat_minutes: float = 10.0) -> dict:
+                  heartbeat_minutes: float = 10.0, route_minutes: float = ROUTE_ALERT_MINUTES) -> dict:
     """The poller's state from poll_cursors, crawler_health, pollers and site_budgets, with a verdict.
 
     Returns {"status": ok|stalled|blocked|login_required, "exit_code", "reason", "last_success",
@@ -65,6 +68,7 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
         pause = max([b.paused_until for b in s.scalars(select(SiteBudget))], default=0.0)
         warned = parse_warning_counts(s)
         latest = latest_parse_warnings(s, limit=3)
+        routes = closed_routes(s, now, route_minutes)
     for p in pollers:
         p["alive"] = p["state"] == "running" and p["heartbeat_at"] is not None and \
             now - p["heartbeat_at"] <= timedelta(minutes=heartbeat_minutes)
@@ -73,7 +77,7 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
         "items_total": int(items), "stale_minutes": stale_minutes, "pollers": pollers,
         "pollers_alive": sum(1 for p in pollers if p["alive"]), "leases_held": leases,
         "site_pause_until": datetime.fromtimestamp(pause, tz=now.tzinfo) if pause and pause > now.timestamp() else None,
-        "site_event": None,
+        "site_event": None, "closed_routes": routes,
         "parse_warnings": {"total": sum(warned.values()), "sources": sum(1 for n in warned.values() if n),
                            "latest": [{"at": as_utc(at), "source_key": key, "warning": w} for at, key, w, _ in latest]},
     }
@@ -96,6 +100,10 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
                    reason=("no poll has succeeded yet" if last_success is None else
                            f"no successful poll for {_ago(last_success, now)} (limit {stale_minutes:g} min)")
                    + ("" if out["pollers_alive"] or not pollers else "; no poller has sent a heartbeat lately"))
+    elif routes:
+        out.update(status="route_closed", exit_code=ROUTE_CLOSED,
+                   reason="; ".join(f"route {r['route']} closed since {iso_local(r['since'])}: {r['message']}"
+                                    for r in routes)[:1000])
     else:
         out.update(status="ok", exit_code=OK, reason=f"last successful poll {_ago(last_success, now)}")
     return out
@@ -141,7 +149,7 @@ def _jsonable(value):  # noqa: ANN001, ANN202
 def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str | None,
                policy_path: str | None) -> None:
     """Is the poller healthy? Exit 0 ok, 1 stalled, 2 blocked, 3 login required, 4 no database,
-    5 deadlines the calendar cannot count (时限待定).
+    5 deadlines the calendar cannot count (时限待定), 6 a route of Weibo closed for an hour or more.
 
     \b
     Example:

@@ -759,7 +759,8 @@ def crawler_alarm(session: Session, now: datetime | None = None) -> dict[str, An
     ).scalar_one_or_none()
     if bad is None:
         return None
-    ok_id = _exec(session, select(func.max(CrawlerHealth.id)).where(CrawlerHealth.state == "ok")).scalar()
+    ok_id = _exec(session, select(func.max(CrawlerHealth.id)).where(  # a route answering again is not the site
+        CrawlerHealth.state == "ok", CrawlerHealth.source_key.not_like("route-%"))).scalar()
     cooling = bad.cooldown_until is not None and as_utc(bad.cooldown_until) > now  # type: ignore[operator]
     if ok_id is not None and ok_id > bad.id and not cooling:
         return None
@@ -767,6 +768,13 @@ def crawler_alarm(session: Session, now: datetime | None = None) -> dict[str, An
         "state": bad.state, "at": bad.at, "source_key": bad.source_key, "http_status": bad.http_status,
         "message": bad.message, "cooldown_until": bad.cooldown_until,
     }
+
+
+def closed_route_alarm(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Weibo routes closed an hour or more (matrix.route_health), for the board's banner: [{route, since, message}]."""
+    from matrix.route_health import closed_routes
+
+    return closed_routes(session, as_utc(now) or utcnow())
 
 
 # ---------------------------------------------------------------------------------------------- alerts

@@ -10,6 +10,7 @@ import click
 from crawler.clock import now_utc
 
 from .clock import CST, SimClock
+from .doors import ROUTES
 from .faults import RANDOM_KINDS
 from .scenario import Scenario
 from .server import FakeWeiboError, serve_in_thread
@@ -39,10 +40,14 @@ def live_clock(scenario: Scenario, live_days: float = 1.0, speed: float = 1440.0
 @click.option("--manual", is_flag=True, help="Freeze the clock; move it with POST /__sim/clock.")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Chance that an API request is refused or broken (432/418/403/captcha/HTML/truncated...).")
+@click.option("--refuse", "refuse", multiple=True, type=click.Choice(ROUTES),
+              help="Close a route the way Weibo does (mobile: 432, pc: ok -100 login, search: 302 to sign-in, "
+                   "visitor: 432); repeatable.")
 @click.option("--roster", "roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the roster CSV (uid,screen_name,name,department,category,role,contacts) here.")
 def fake_weibo_cmd(host: str, port: int, seed: int, accounts: int, days: float, history_days: float, speed: float,
-                   live_days: float, end: str | None, manual: bool, fault_rate: float, roster: Path | None) -> None:
+                   live_days: float, end: str | None, manual: bool, fault_rate: float, roster: Path | None,
+                   refuse: tuple[str, ...] = ()) -> None:
     """Serve a simulated 问政银川 matrix in Weibo's shapes (m.weibo.cn JSON, s.weibo.com HTML) until Ctrl-C.
 
     \b
@@ -61,7 +66,8 @@ def fake_weibo_cmd(host: str, port: int, seed: int, accounts: int, days: float, 
     scenario = Scenario(seed=seed, accounts=accounts, days=days, history_days=history_days, end=end_at)
     clock = SimClock.fixed(scenario.end) if manual else live_clock(scenario, live_days, speed)
     try:
-        server = serve_in_thread(scenario, port=port, clock=clock, host=host, fault_seed=seed)
+        server = serve_in_thread(scenario, port=port, clock=clock, host=host, fault_seed=seed,
+                                 refuse=refuse)
     except FakeWeiboError as exc:
         raise click.ClickException(str(exc)) from exc
     if fault_rate > 0:
@@ -78,7 +84,9 @@ def fake_weibo_cmd(host: str, port: int, seed: int, accounts: int, days: float, 
     click.echo(f"  window {scenario.window_start.isoformat()} .. {scenario.end.isoformat()}; "
                f"sim now {clock.now().isoformat()} x{0 if manual else speed:g}")
     click.echo(f"  truth {server.base_url}/__sim/truth  roster {server.base_url}/__sim/roster.csv  "
-               f"clock/faults/stats under /__sim/")
+               f"clock/faults/doors/stats under /__sim/")
+    if refuse:
+        click.echo(f"  refusing: {', '.join(server.doors.closed())}")
     stop = threading.Event()
     try:
         stop.wait()

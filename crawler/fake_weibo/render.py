@@ -208,6 +208,16 @@ def search_html(sc: Scenario, q: str, page: int, items: list[Status], has_next: 
         if long:
             parts.append(f'<p class="txt" node-type="feed_list_content_full" nick-name="{name}" style="display: none">'
                          f'{text_html(st.text)}<a action-type="fl_fold">收起d</a></p>')
+        orig = sc.statuses.get(st.retweeted_id) if st.retweeted_id else None
+        if orig is not None and orig.visible(now):  # a repost shows its original in div.card-comment
+            oname = html.escape(sc.users[orig.author_uid].screen_name if orig.author_uid in sc.users
+                                else orig.author_uid)
+            parts.append(
+                f'<div class="card-comment"><div class="con"><div><a href="//weibo.com/{orig.author_uid}" '
+                f'class="name" nick-name="{oname}">@{oname}</a></div><p class="txt" node-type="feed_list_content" '
+                f'nick-name="{oname}">{text_html(orig.text)}</p><div class="from"><a href="//weibo.com/'
+                f'{orig.author_uid}/{orig.bid}?refer_flag=1001030103_" target="_blank">'
+                f'{relative_date(orig.created_at, now, orig.id, style="pc")}</a></div></div></div>')
         parts.append(
             f'<div class="from"><a href="//weibo.com/{st.author_uid}/{st.bid}?refer_flag=1001030103_" target="_blank">'
             f'{relative_date(st.created_at, now, st.id, style="pc")}</a> 来自 <a rel="nofollow">{html.escape(st.source)}</a>'

@@ -28,8 +28,9 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from . import payloads, render
+from . import payloads, pc_api, render
 from .clock import CST, SimClock
+from .doors import DoorError, Doors
 from .faults import FaultError, FaultRule, Faults, spoil_first_item
 from .ids import bid_to_mid
 from .scenario import Scenario, Status
@@ -83,6 +84,8 @@ class Stats:
 def _endpoint(path: str, qs: dict) -> str:
     if path.startswith("/__sim/"):
         return "sim"
+    if path.startswith("/ajax/"):
+        return "pc_" + path.rsplit("/", 1)[-1]
     if path == "/api/container/getIndex":
         cid = qs.get("containerid", [""])[0]
         if cid.startswith("107603"):
@@ -205,6 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if endpoint == "sim":
                 return self._sim(method, path, qs)
+            door = fake.doors.refusing(path)
+            if door:
+                return self._closed_door(door)
             fault = fake.faults.pick(self.path, "SUB=" in (self.headers.get("Cookie") or ""))
             kind = None
             if isinstance(fault, str):
@@ -223,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve(endpoint, path, qs, kind)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except FaultError as exc:
+        except (FaultError, DoorError) as exc:
             self._json({"ok": 0, "msg": str(exc)}, 400)
         except Exception as exc:  # noqa: BLE001 - a server bug must show as a 500, not a silent hang-up
             log.exception("fake weibo failed on %s", self.path)
@@ -245,7 +251,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._html("<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博-出错了</title></head>"
                        "<body><div class='h5-4box'><p class='h5-4con'>请求过于频繁，请稍后再试</p></div></body></html>")
 
+    def _closed_door(self, route: str) -> None:
+        if route == "pc":
+            self._json({"ok": -100, "url": "https://weibo.com/login.php?url="
+                        + quote("https://weibo.com" + self.path, safe="")})
+        elif route == "search":
+            self._redirect("https://passport.weibo.com/sso/signin?entry=miniblog&source=miniblog&url="
+                           + quote("https://s.weibo.com" + self.path, safe=""))
+        else:  # mobile, visitor: the anti-bot status
+            self._refuse("432", self.path)
+
     def _serve(self, endpoint: str, path: str, qs: dict, fault: str | None) -> None:
+        if endpoint.startswith("pc_"):
+            return pc_api.serve(self, path, qs, fault)
         handler = {
             "timeline": self._timeline, "profile": self._profile, "search": self._search, "getIndex": self._bad_cid,
             "hotflow": self._hotflow, "reposts": self._reposts, "extend": self._extend, "show": self._show,
@@ -436,12 +454,16 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "POST":
                 fake.faults.configure(self._body())
             return self._json(fake.faults.describe())
+        if name == "doors":
+            if method == "POST":
+                fake.doors.configure(self._body())
+            return self._json(fake.doors.describe())
         if name == "stats":
             if method == "POST" and self._body().get("reset"):
                 fake._stats.reset()
             return self._json(fake._stats.snapshot())
         self._json({"ok": 0, "msg": f"unknown control path {path}; use truth, roster.csv, accounts, scenario, "
-                                    "clock, faults, stats"}, 404)
+                                    "clock, faults, doors, stats"}, 404)
 
 
 class _Server(ThreadingHTTPServer):
@@ -474,18 +496,21 @@ class FakeWeibo:
     def __init__(self, scenario: Scenario, clock: SimClock, host: str, port: int, *, fault_seed: int = 0,
                  page_timeline: int = PAGE_TIMELINE, page_search: int = PAGE_SEARCH, page_comments: int = 5,
                  page_reposts: int = PAGE_REPOSTS, comment_dates: str = "mixed",
-                 search_html_needs_login: bool = True) -> None:
+                 search_html_needs_login: bool = True, refuse: tuple[str, ...] = (),
+                 pc_inline_replies: int = pc_api.INLINE_REPLIES) -> None:
         if comment_dates not in ("mixed", "full", "relative"):
             raise ValueError(f"comment_dates must be mixed, full or relative, got {comment_dates!r}")
         self.scenario = scenario
         self.clock = clock
         self.faults = Faults(fault_seed)
+        self.doors = Doors(refuse)  # closed routes (doors.py): `--refuse mobile|pc|search|visitor`
         self._stats = Stats()
         self.stopping = threading.Event()
         self.page_timeline, self.page_search = page_timeline, page_search
         self.page_comments, self.page_reposts = page_comments, page_reposts
         self.comment_dates = comment_dates
         self.search_html_needs_login = search_html_needs_login
+        self.pc_inline_replies = pc_inline_replies
         try:
             self._httpd = _Server((host, port), self)
         except OSError as exc:
@@ -566,7 +591,8 @@ def serve_in_thread(scenario: Scenario | None = None, port: int = 0, clock: SimC
     """Start a fake server in a daemon thread (default: `Scenario()` and a manual clock at its end).
 
     Options: fault_seed, page_timeline, page_search, page_comments (default 5), page_reposts,
-    comment_dates ("mixed" | "full" | "relative"), search_html_needs_login (default True).
+    comment_dates ("mixed" | "full" | "relative"), search_html_needs_login (default True),
+    refuse (routes to keep closed, see doors.py; DoorError names an unknown one), pc_inline_replies.
     Raises FakeWeiboError (an OSError) naming host:port when it cannot listen.
     """
     scenario = scenario or Scenario()

@@ -9,6 +9,7 @@ File (every key optional; shown with its default):
     digest_hour = "09:00"                      # daily digest per account and for the office; "" = off
     office_levels = ["通报"]                    # levels copied to the office contacts
     office_contacts = "email:duban@example.gov.cn; dingtalk:https://...#secret=env:DING_OFFICE"
+    route_alert_minutes = 60                   # a Weibo route closed this long: one office alert per episode
     max_attempts = 8                           # then the alert is 'dead'
     backoff_seconds = 60                       # retry n waits backoff * 2**(n-1), capped
     backoff_max_seconds = 3600
@@ -80,6 +81,7 @@ class AlertsConfig:
     digest_minute: int | None = 9 * 60
     office_levels: tuple[str, ...] = ("通报",)
     office_contacts: tuple[dict, ...] = ()
+    route_alert_minutes: float = 60.0  # a Weibo route closed this long reaches the office (matrix.route_health)
     max_attempts: int = 8
     backoff_seconds: float = 60.0
     backoff_max_seconds: float = 3600.0
@@ -173,7 +175,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     known = {
         "board_url", "quiet_hours", "working_days_only", "digest_hour", "office_levels", "office_contacts",
         "max_attempts", "backoff_seconds", "backoff_max_seconds", "lease_seconds", "http_timeout_seconds",
-        "post_chars", "rate_limits", "smtp",
+        "post_chars", "rate_limits", "smtp", "route_alert_minutes",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -219,6 +221,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
         ("backoff_max_seconds", "backoff_max_seconds"),
         ("lease_seconds", "lease_seconds"),
         ("http_timeout_seconds", "http_timeout"),
+        ("route_alert_minutes", "route_alert_minutes"),
     ):
         if key in data:
             changes[attr] = _float(data[key], key, source)

@@ -224,6 +224,28 @@ def enqueue_digests(session: Session, now: datetime, config: AlertsConfig | None
     return insert_alerts(session, rows)
 
 
+def enqueue_route_alerts(session: Session, now: datetime, config: AlertsConfig | None = None,
+                         minutes: float | None = None) -> int:
+    """One alert per office contact per episode of a closed Weibo route (matrix.route_health): the dedupe key holds
+    the route and the moment it closed, so a route that stays closed is told once, and again only when it closes
+    anew after having answered."""
+    from matrix.route_health import closed_routes
+
+    cfg = config or current_config()
+    now = as_utc(now)
+    rows: list[dict[str, Any]] = []
+    for r in closed_routes(session, now, cfg.route_alert_minutes if minutes is None else minutes):
+        since = local(r["since"]).strftime("%m-%d %H:%M")
+        subject = f"[wzmon] 采集线路 {r['route']} 自 {since} 起被微博关闭"
+        body = (f"微博关闭了采集线路 {r['route']}（自 {since} 起），采集正通过其他线路继续。\n"
+                f"{r['message']}\n{cfg.board_url or ''}").strip()
+        for contact in cfg.office_contacts:
+            key = contact_key(contact)
+            rows.append(_row(f"route:{r['route']}:{r['since'].isoformat()}:{key}", None, None, "route", contact, key,
+                             subject, body, now))
+    return insert_alerts(session, rows)
+
+
 def _calendar_warning(now: datetime) -> str:
     """The warning before the official calendar runs out, for the office digest ('' when none or unreadable)."""
     import os

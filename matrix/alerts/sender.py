@@ -32,7 +32,7 @@ from matrix.alerts.channels import SENDERS, Message
 from matrix.alerts.config import AlertsConfig, load_config
 from matrix.alerts.contacts import contact_key, validate_contact
 from matrix.alerts.errors import ContactError, DeliveryError
-from matrix.alerts.outbox import _as_contact, enqueue_digests
+from matrix.alerts.outbox import _as_contact, enqueue_digests, enqueue_route_alerts
 from matrix.alerts.window import Window
 from matrix.db import session_scope
 from matrix.models import Account, Alert, AlertAttempt, Case
@@ -111,6 +111,9 @@ class Sender:
         if digests and self.config.digest_minute is not None and ids is None:
             with session_scope(self.engine) as session:
                 report.digests = enqueue_digests(session, now, self.config, is_working_day=self.window.is_working_day)
+        if ids is None:  # closed Weibo routes: once per episode (outbox.enqueue_route_alerts)
+            with session_scope(self.engine) as session:
+                enqueue_route_alerts(session, now, self.config)
         candidates = self._due(now, ids)
         if not ignore_window:
             reason = self.window.why_closed(now)

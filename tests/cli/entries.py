@@ -135,7 +135,13 @@ ENTRIES: list[Entry] = [
     mistake("dashboard", *DB, "dashboard", "--port", "99999", code=2, says="99999"),
     ok("fake-weibo", "fake-weibo", "--port", "0", serve="/__sim/truth"),
     mistake("fake-weibo", "fake-weibo", "--end", "yesterday", says="is not an ISO date-time"),
+    ok("fake-weibo", "fake-weibo", "--port", "0", "--refuse", "mobile", "--refuse", "search",
+       serve="refusing: mobile, search"),
+    mistake("fake-weibo", "fake-weibo", "--refuse", "mobil", code=2, says="'mobil' is not one of 'mobile'"),
     ok("demo", "--db", "sqlite:///{tmp}/demo.db", "demo", "--no-dashboard", "--play-seconds", "1", "--accounts", "3",
        "--days", "1", says="The scenario left"),
     mistake("demo", *DB, "demo", "--accounts", "0", code=2, says="--accounts"),
+    ok("demo", "--db", "sqlite:///{tmp}/demo.db", "demo", "--no-dashboard", "--play-seconds", "1", "--accounts", "3",
+       "--days", "1", "--refuse", "mobile", says="refusing mobile"),
+    mistake("demo", *DB, "demo", "--refuse", "door", code=2, says="'door' is not one of 'mobile'"),
 ]

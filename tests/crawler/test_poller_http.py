@@ -154,7 +154,8 @@ def test_login_wall_records_health_keeps_data_and_slows_down(fake_weibo) -> None
     clock.sleep(120)
     before = server.stats["total"]
     report = poller.poll_once()
-    assert report.stopped == "login_required" and server.stats["total"] - before == 1  # one try, no hammering
+    # one try per route of the first source (m.weibo.cn, then weibo.com/ajax or s.weibo.com), no hammering
+    assert report.stopped == "login_required" and server.stats["total"] - before == 2
     event = store.latest_health("login_required")
     assert event is not None and "cookie" in event.message and event.cooldown_until is not None
     t1 = clock.time()
@@ -174,7 +175,7 @@ def test_login_wall_records_health_keeps_data_and_slows_down(fake_weibo) -> None
 def test_blocks_cool_down_longer_each_time(fake_weibo) -> None:
     server = fake_weibo
     poller, store, client, clock = setup(server)
-    server.faults.add("432", count=3)
+    server.faults.add("432", count=6)  # every route of a pass's first source refused (two each), three passes
     pauses = []
     for _ in range(4):
         clock.sleep(120)

@@ -59,6 +59,24 @@ def test_status_exit_codes_follow_the_poller_state(db_url):
     assert report["pollers"][0]["poller_id"] == "p1" and report["pollers"][0]["alive"] is True
 
 
+def test_a_route_closed_for_an_hour_is_exit_6_until_it_answers_again(db_url):
+    engine = open_db(db_url)
+    _poll(engine, "timeline:1", NOW - timedelta(minutes=1))
+    with session_scope(engine) as s:  # what crawler.poller records when m.weibo.cn refuses and weibo.com/ajax answers
+        s.add(CrawlerHealth(at=NOW - timedelta(minutes=30), source_key="route-mobile", state="route_closed",
+                            http_status=432, message="m.weibo.cn is refusing (432 or a login wall)"))
+    assert status(db_url).exit_code == 0  # half an hour: not yet
+    with session_scope(engine) as s:
+        s.query(CrawlerHealth).filter_by(source_key="route-mobile").update({"at": NOW - timedelta(minutes=61)})
+    res = status(db_url, "--format", "json")
+    report = json.loads(res.output)
+    assert res.exit_code == 6 and report["status"] == "route_closed" and "route mobile closed" in report["reason"]
+    assert [r["route"] for r in report["closed_routes"]] == ["mobile"]
+    with session_scope(engine) as s:
+        s.add(CrawlerHealth(at=NOW - timedelta(minutes=5), source_key="route-mobile", state="ok", message="answers"))
+    assert status(db_url).exit_code == 0
+
+
 def test_status_without_a_database_exits_4(tmp_path):
     res = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'none.db'}", "status"])
     assert res.exit_code == 4 and "wzmon init" in res.output
