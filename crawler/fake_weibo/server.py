@@ -82,6 +82,8 @@ class Stats:
 def _endpoint(path: str, qs: dict) -> str:
     if path.startswith("/__sim/"):
         return "sim"
+    if path.startswith("/visitor/"):
+        return "visitor"
     if path == "/api/container/getIndex":
         cid = qs.get("containerid", [""])[0]
         if cid.startswith("107603"):
@@ -94,6 +96,9 @@ def _endpoint(path: str, qs: dict) -> str:
     return {"/comments/hotflow": "hotflow", "/api/statuses/repostTimeline": "reposts", "/statuses/extend": "extend",
             "/statuses/show": "show", "/api/config": "config", "/weibo": "search_html"}.get(
         path, "resolve" if path.startswith("/n/") else "user_page" if path.startswith("/u/") else "other")
+
+
+from .passport import serve_visitor  # noqa: E402
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -248,6 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
             "config": self._config, "search_html": self._search_html, "resolve": self._resolve,
             "user_page": self._user_page,
         }.get(endpoint)
+        if endpoint == "visitor":
+            return serve_visitor(self, path, qs)
         if handler is None:
             return self._html("<html><body><h1>404 Not Found</h1></body></html>", 404)
         handler(path, qs, fault)
