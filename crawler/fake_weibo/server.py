@@ -367,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _config(self, path: str, qs: dict, fault: str | None) -> None:
         cookie = self.headers.get("Cookie") or ""
-        login = "SUB=" in cookie
+        login = "SUB=" in cookie and "SUB=_2AkM" not in cookie  # a visitor SUB (_2AkM...) is not a login
         data = {"login": login, "st": "6b0f7a", "preferQuickapp": 0}
         if login:
             data["uid"] = self.server.fake.scenario.coordinator.uid
