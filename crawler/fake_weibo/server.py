@@ -84,6 +84,8 @@ def _endpoint(path: str, qs: dict) -> str:
         return "sim"
     if path.startswith("/visitor/"):
         return "visitor"
+    if path.startswith("/sso/"):
+        return "login"
     if path == "/api/container/getIndex":
         cid = qs.get("containerid", [""])[0]
         if cid.startswith("107603"):
@@ -98,7 +100,7 @@ def _endpoint(path: str, qs: dict) -> str:
         path, "resolve" if path.startswith("/n/") else "user_page" if path.startswith("/u/") else "other")
 
 
-from .passport import serve_visitor  # noqa: E402
+from .passport import serve_login, serve_visitor  # noqa: E402
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -255,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
         }.get(endpoint)
         if endpoint == "visitor":
             return serve_visitor(self, path, qs)
+        if endpoint == "login":
+            return serve_login(self, self.command, path)
         if handler is None:
             return self._html("<html><body><h1>404 Not Found</h1></body></html>", 404)
         handler(path, qs, fault)
