@@ -65,6 +65,8 @@ setInterval(async () => {
 def serve_login(handler, method: str, path: str) -> None:
     """/sso/signin (the page), /sso/v2/qrcode/check (polled), /sso/__scan (the phone's scan), /sso/__finish."""
     fake = handler.server.fake
+    if path.startswith("/__autoscan/"):  # a base URL for one-shot runs (CLI suite): the phone scans at once
+        fake.qr_scanned, path = True, path[len("/__autoscan"):]
     if path == "/sso/signin":
         return handler._html(_LOGIN_PAGE)
     if path == "/sso/__scan":

@@ -84,7 +84,7 @@ def _endpoint(path: str, qs: dict) -> str:
         return "sim"
     if path.startswith("/visitor/"):
         return "visitor"
-    if path.startswith("/sso/"):
+    if path.startswith(("/sso/", "/__autoscan/sso/")):
         return "login"
     if path == "/api/container/getIndex":
         cid = qs.get("containerid", [""])[0]
