@@ -44,3 +44,12 @@ class Credentials:
             self.pool.login_wanted(self._last, reason)
         elif isinstance(self._last, VisitorCookie):
             self._last.invalidate(reason)
+
+    def report(self) -> list[str]:
+        """One line a logged-in cookie (never its value), and one for the visitor cookie."""
+        lines = self.pool.report() if self.pool is not None else []
+        if self.visitor is not None:
+            lines.append(f"visitor\t-\t{'renewed ' + str(self.visitor.renewals) + 'x'}"
+                         f"{' (' + self.visitor.last_reason + ')' if self.visitor.last_reason else ''}\t"
+                         f"{self.sent['visitor']} requests")
+        return lines

@@ -58,6 +58,11 @@ ENTRIES: list[Entry] = [
        env={"WZMON_NOW": "2026-12-23T10:00"}),
     mistake("poll", *DB, "poll", "--once", "--base-url", "{dead}", says="Weibo cannot be reached",
             env={"WZMON_NOW": "2026-12-23T10:00"}),
+    # a cookie from `wzmon login` in the pool folder, and the visitor cookie from the fake passport
+    ok("poll", *DB, "poll", "--once", "--base-url", "{weibo}", "--rpm", "6000", says="office.cookie\t?\tactive",
+       before=[["login", "--headless", "--base-url", "{weibo}/__autoscan", "--check-url", "{weibo}",
+                "--cookie-file", "{tmp}/cookies/office.cookie"]],
+       env={"WZMON_NOW": "2026-12-23T10:00", "WZMON_WEIBO_COOKIE_DIR": "{tmp}/cookies", "WZMON_WEIBO_VISITOR": "1"}),
     ok("run", *DB, "-v", "run", "--base-url", "{weibo}", "--interval", "1", "--no-leases", "--rpm", "6000",
        serve="pass 1:"),
     mistake("run", *DB, "run", "--interval", "soon", code=2, says="'soon' is not a valid float"),
