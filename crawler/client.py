@@ -145,7 +145,7 @@ class WeiboClient:
                  budget: RequestBudget | None = None, cookie: str | None = None, *,
                  cookie_file: str | os.PathLike | None = None, pc_base_url: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, expand_long_text: bool = True, initial_pages: int = 1,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, credentials: Any = None) -> None:
         # a local base URL (tests, the demo, a mirror) serves every route unless told otherwise
         pc_base_url = pc_base_url or (DEFAULT_PC_BASE_URL if base_url == DEFAULT_BASE_URL else base_url)
         self.urls = Urls(base_url, search_base_url, pc_base_url)
@@ -154,7 +154,8 @@ class WeiboClient:
         self.initial_pages = max(1, initial_pages)
         self.timeout = timeout
         self.requests = 0
-        self.__cookie = load_cookie(cookie, cookie_file)
+        self.credentials = credentials  # crawler.credentials.Credentials: a cookie per request, told of login walls
+        self.__cookie = None if credentials is not None else load_cookie(cookie, cookie_file)
         headers = dict(BASE_HEADERS)
         if self.__cookie:
             headers["Cookie"] = self.__cookie
@@ -166,7 +167,7 @@ class WeiboClient:
 
     @property
     def has_cookie(self) -> bool:
-        return bool(self.__cookie)
+        return bool(self.__cookie) or self.credentials is not None
 
     def close(self) -> None:
         self._http.close()
@@ -193,6 +194,11 @@ class WeiboClient:
             headers["Cookie"] = "; ".join(c for c in (self.__cookie, add_cookie) if c)
         if accept_html:
             headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
+        if self.credentials is not None:
+            self._http.cookies.clear()  # only the provider's cookie goes out, never one picked up on the way
+            cookie = self.credentials.cookie_for(url)
+            if cookie or add_cookie:
+                headers["Cookie"] = "; ".join(c for c in (cookie, add_cookie) if c)
         try:
             resp = self._http.get(url, headers=headers)
         except httpx.TimeoutException:
@@ -213,6 +219,7 @@ class WeiboClient:
                                url=url, status=status, raw=raw, retry_after=_retry_after(resp))
         if 300 <= status < 400:
             if _looks_like_login(unquote(raw.location)):
+                self._login_wanted(f"redirect to a login page from {url}")
                 raise LoginRequiredError(
                     f"{url} redirected to a login/captcha page: the cookie is missing or expired; "
                     f"set {COOKIE_ENV} or a cookie file from a logged-in browser", url=url, status=status, raw=raw)
@@ -230,7 +237,15 @@ class WeiboClient:
         raw = self.fetch(url, referer=referer, **extra)
         if 300 <= raw.status < 400:
             raise MalformedError(f"{url}: unexpected redirect where JSON was due", url=url, status=raw.status, raw=raw)
-        return raw, decode_json(raw)
+        try:
+            return raw, decode_json(raw)
+        except LoginRequiredError:
+            self._login_wanted(f"login wall (ok:-100 or login page) on {url}")
+            raise
+
+    def _login_wanted(self, reason: str) -> None:
+        if self.credentials is not None:
+            self.credentials.login_wanted(reason)
 
     # ------------------------------------------------------------------ single answers
 

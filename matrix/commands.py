@@ -308,9 +308,30 @@ def client_settings(base_url: str | None = None, rpm: float | None = None, cooki
         except OSError as exc:
             raise click.ClickException(f"cannot read cookie file {path}: {exc.strerror}") from exc
     cookie = cookie or os.environ.get("WZMON_WEIBO_COOKIE") or None
-    if cookie:
+    if os.environ.get("WZMON_WEIBO_COOKIE_DIR") or os.environ.get("WZMON_WEIBO_VISITOR"):
+        settings["credentials"] = _credentials(cookie_file, settings.get("base_url"))
+    elif cookie:
         settings["cookie"] = cookie
     return settings
+
+
+def _credentials(cookie_file: str | None, base: str | None):  # noqa: ANN202 - crawler.credentials.Credentials
+    """Logged-in pool ($WZMON_WEIBO_COOKIE_DIR, --cookie-file, env) first; visitor cookie when $WZMON_WEIBO_VISITOR
+    is set (1: passport.weibo.com, or the fake server's base URL; or a passport URL)."""
+    from crawler.client import CookieError
+    from crawler.cookiepool import CookiePool
+    from crawler.credentials import Credentials
+    from crawler.visitor import DEFAULT_PASSPORT_URL, VisitorCookie
+
+    try:
+        pool = CookiePool.from_sources([cookie_file] if cookie_file else [])
+    except CookieError as exc:
+        raise click.ClickException(str(exc)) from None
+    flag = os.environ.get("WZMON_WEIBO_VISITOR", "")
+    visitor = None
+    if flag:
+        visitor = VisitorCookie(flag if flag.startswith("http") else (base or DEFAULT_PASSPORT_URL))
+    return Credentials(pool if len(pool) else None, visitor)
 
 
 crawl_options = [
@@ -349,10 +370,14 @@ def poll_cmd(ctx: click.Context, once: bool, fmt: str, base_url: str | None, rpm
     if logging.getLogger().getEffectiveLevel() >= logging.WARNING:  # no -v: the report below says it all, once
         logging.getLogger("wzmon.crawler").setLevel(logging.ERROR)
     engine = open_db(ctx.obj["db"])
-    poller = build_poller(engine, load_policy_or_fail(policy_path), client_settings(base_url, rpm, cookie_file))
+    settings = client_settings(base_url, rpm, cookie_file)
+    poller = build_poller(engine, load_policy_or_fail(policy_path), settings)
     report = poller.poll_once()
     touched = len(getattr(getattr(poller, "poller", poller).store, "cases_touched", ()))
     summary = poll_summary(report, touched, base_url or os.environ.get("WZMON_WEIBO_BASE"))
+    if settings.get("credentials") is not None:
+        summary["cookies"] = settings["credentials"].report()
+        summary["lines"] += ["Cookies (name, account, state, requests):"] + [f"  {ln}" for ln in summary["cookies"]]
     if not summary["sources_polled"] and not summary["sources_failed"]:
         from matrix.models import Account
 

@@ -86,6 +86,10 @@ def _endpoint(path: str, qs: dict) -> str:
         return "sim"
     if path.startswith("/ajax/"):
         return "pc_" + path.rsplit("/", 1)[-1]
+    if path.startswith("/visitor/"):
+        return "visitor"
+    if path.startswith(("/sso/", "/__autoscan/sso/")):
+        return "login"
     if path == "/api/container/getIndex":
         cid = qs.get("containerid", [""])[0]
         if cid.startswith("107603"):
@@ -98,6 +102,9 @@ def _endpoint(path: str, qs: dict) -> str:
     return {"/comments/hotflow": "hotflow", "/api/statuses/repostTimeline": "reposts", "/statuses/extend": "extend",
             "/statuses/show": "show", "/api/config": "config", "/weibo": "search_html"}.get(
         path, "resolve" if path.startswith("/n/") else "user_page" if path.startswith("/u/") else "other")
+
+
+from .passport import serve_login, serve_visitor  # noqa: E402
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -270,6 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
             "config": self._config, "search_html": self._search_html, "resolve": self._resolve,
             "user_page": self._user_page,
         }.get(endpoint)
+        if endpoint == "visitor":
+            return serve_visitor(self, path, qs)
+        if endpoint == "login":
+            return serve_login(self, self.command, path)
         if handler is None:
             return self._html("<html><body><h1>404 Not Found</h1></body></html>", 404)
         handler(path, qs, fault)
@@ -382,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _config(self, path: str, qs: dict, fault: str | None) -> None:
         cookie = self.headers.get("Cookie") or ""
-        login = "SUB=" in cookie
+        login = "SUB=" in cookie and "SUB=_2AkM" not in cookie  # a visitor SUB (_2AkM...) is not a login
         data = {"login": login, "st": "6b0f7a", "preferQuickapp": 0}
         if login:
             data["uid"] = self.server.fake.scenario.coordinator.uid

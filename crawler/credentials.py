@@ -1,0 +1,55 @@
+"""Which cookie goes with each request: a logged-in cookie from the pool first, else the visitor cookie.
+
+The two are held apart (CookiePool, VisitorCookie): a request carries exactly one source's cookie, never a mix.
+The client tells `login_wanted` when a response was a login wall; the cookie that was sent is then dropped
+(pool: out of use with the reason; visitor: renewed on the next request).
+"""
+from __future__ import annotations
+
+from .cookiepool import CookiePool, PooledCookie
+from .visitor import VisitorCookie
+
+
+class Credentials:
+    """Gives the Cookie header for each request and hears about login walls."""
+
+    def __init__(self, pool: CookiePool | None = None, visitor: VisitorCookie | None = None) -> None:
+        self.pool = pool
+        self.visitor = visitor
+        self._last: PooledCookie | VisitorCookie | None = None
+        self.sent = {"logged_in": 0, "visitor": 0, "none": 0}
+
+    def __repr__(self) -> str:
+        return f"Credentials(pool={self.pool!r}, visitor={self.visitor!r})"
+
+    def cookie_for(self, url: str) -> str | None:
+        """The Cookie header for this request (None: send none)."""
+        if self.pool is not None:
+            c = self.pool.take()
+            if c is not None:
+                self._last = c
+                self.sent["logged_in"] += 1
+                return c.header()
+        if self.visitor is not None:
+            self._last = self.visitor
+            self.sent["visitor"] += 1
+            return self.visitor.header()
+        self._last = None
+        self.sent["none"] += 1
+        return None
+
+    def login_wanted(self, reason: str) -> None:
+        """The last request's answer was a login wall: drop the cookie it carried."""
+        if isinstance(self._last, PooledCookie) and self.pool is not None:
+            self.pool.login_wanted(self._last, reason)
+        elif isinstance(self._last, VisitorCookie):
+            self._last.invalidate(reason)
+
+    def report(self) -> list[str]:
+        """One line a logged-in cookie (never its value), and one for the visitor cookie."""
+        lines = self.pool.report() if self.pool is not None else []
+        if self.visitor is not None:
+            lines.append(f"visitor\t-\t{'renewed ' + str(self.visitor.renewals) + 'x'}"
+                         f"{' (' + self.visitor.last_reason + ')' if self.visitor.last_reason else ''}\t"
+                         f"{self.sent['visitor']} requests")
+        return lines

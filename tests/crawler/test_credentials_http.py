@@ -1,0 +1,49 @@
+"""WeiboClient with a credentials provider over real HTTP: pool cookie first, visitor otherwise, never mixed."""
+from __future__ import annotations
+
+from crawler.budget import RequestBudget
+from crawler.client import WeiboClient
+from crawler.cookiepool import CookiePool
+from crawler.credentials import Credentials
+from crawler.exceptions import LoginRequiredError
+from crawler.visitor import VisitorCookie
+
+LOGGED = "SUB=_2A25loggedin-secret; SUBP=0033logged"
+
+
+def client(server, creds):
+    return WeiboClient(server.base_url, server.base_url, budget=RequestBudget(per_minute=60_000, burst=1000),
+                       timeout=5.0, credentials=creds)
+
+
+def test_logged_in_cookie_first_then_visitor_after_a_login_wall(fake_weibo):
+    pool = CookiePool([("office.txt", LOGGED)], per_minute=60_000, burst=100)
+    visitor = VisitorCookie(fake_weibo.base_url)
+    creds = Credentials(pool, visitor)
+    with client(fake_weibo, creds) as c:
+        assert c.login_state().logged_in is True  # the fake's api/config says login for a non-visitor SUB
+        fake_weibo.faults.add("captcha", path="api/config", count=1)  # ok:-100, as the real site answers
+        try:
+            c.login_state()
+        except LoginRequiredError:
+            pass
+        else:
+            raise AssertionError("ok:-100 must raise LoginRequiredError")
+        assert pool.cookies[0].state == "login_wanted" and "api/config" in pool.cookies[0].reason
+        assert c.login_state().logged_in is False  # now the visitor cookie alone: not a login
+        assert creds.sent == {"logged_in": 2, "visitor": 1, "none": 0}
+        assert "secret" not in repr(c) + repr(creds)
+
+
+def test_visitor_cookie_renewed_after_a_login_wall(fake_weibo):
+    visitor = VisitorCookie(fake_weibo.base_url)
+    with client(fake_weibo, Credentials(None, visitor)) as c:
+        c.login_state()
+        first = visitor.header()
+        fake_weibo.faults.add("captcha", path="api/config", count=1)
+        try:
+            c.login_state()
+        except LoginRequiredError:
+            pass
+        c.login_state()
+        assert visitor.renewals == 2 and visitor.header() != first
