@@ -246,7 +246,7 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
         bar = tqdm(total=len(files), unit="file", desc="import", dynamic_ncols=True)
     batch: list[tuple[str, Page, None]] = []
     batch_size = 0
-    batches = [0]
+    analysed = [0, 0]  # posts stored and cases touched at the last refresh of the planner's statistics
 
     def flush() -> None:
         nonlocal batch, batch_size
@@ -264,9 +264,13 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             summary.new += res.new_items
             summary.cases_touched.update(res.cases_touched)
         batch, batch_size = [], 0
-        batches[0] += 1
-        if batches[0] & (batches[0] - 1) == 0:  # after batches 1, 2, 4, 8, ...: each time the tables have doubled
+        grown = (summary.new, len(summary.cases_touched))
+        if any(now_ >= max(2 * then, floor) for now_, then, floor in zip(grown, analysed, (1000, 200))):
+            # each time the posts or the cases have doubled (cases may start late: an archive's mention searches
+            # can come after its timelines); the foreign-key checks' plans are remade then too, so a plan made
+            # while cases was empty does not scan the whole table for every event and alert
             ingestor.analyze()
+            analysed[:] = grown
         if bar is not None:
             bar.set_postfix(items=summary.items, new=summary.new, refresh=False)
 
