@@ -142,10 +142,8 @@ def users_add(ctx: click.Context, name: str, role: str, accounts: str, users: st
 
 def _resolve_accounts(ctx: click.Context, items: list[str]) -> list[str]:
     """Screen names become uids; every account must be in the roster when the database is reachable."""
-    from sqlalchemy import or_, select
-
     from matrix.db import DatabaseError, open_db, session_scope
-    from matrix.models import Account
+    from matrix.queries import account_uid
 
     try:
         engine = open_db(_db(ctx))
@@ -155,9 +153,7 @@ def _resolve_accounts(ctx: click.Context, items: list[str]) -> list[str]:
     out = []
     with session_scope(engine) as s:
         for item in items:
-            uid = s.execute(
-                select(Account.uid).where(or_(Account.uid == item, Account.screen_name == item))
-            ).scalars().first()
+            uid = account_uid(s, item)
             if uid is None:
                 raise click.ClickException(f"account {item!r} is not in the roster (give a uid or a screen name)")
             out.append(uid)

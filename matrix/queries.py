@@ -171,6 +171,13 @@ def calendar_state(session: Session, account_uids: Scope = None) -> dict[str, An
     return {"pending": int(pending or 0), "provisional": int(provisional or 0), **outlook}
 
 
+def account_uid(session: Session, uid_or_name: str) -> str | None:
+    """The roster's uid for a uid or a screen name, or None when the roster has no such account."""
+    return session.execute(
+        select(Account.uid).where(or_(Account.uid == uid_or_name, Account.screen_name == uid_or_name))
+    ).scalars().first()
+
+
 def accounts(session: Session, account_uids: Scope = None) -> pd.DataFrame:
     """The roster the user may see: uid, screen_name, name, department, category, role."""
     cols = [Account.uid, Account.screen_name, Account.name, Account.department, Account.category, Account.role]
