@@ -96,3 +96,25 @@ def test_the_corpus_imported_twice_adds_nothing_the_second_time(db_url, tmp_path
         "refusal_login_error_gbk.html", "weibo_com_profile_page_1854706423.html"])
     again = run(CORPUS)
     assert again["new"] == 0 and again["items"] == whole["items"]
+
+
+STABLOG = CORPUS / "stablog"
+
+
+def test_weibo_com_longtext_as_the_site_sent_it_plain_and_markdown():
+    # weibo.com ajax/statuses/longtext, kept by YaoZeyuan/stablog as its API notes' examples (2026): read by hand,
+    # a 168-character plain text of post 4069372986738497 (`url_struct[].actionlog.ext` names the mid) ending in
+    # a t.cn link, and a Markdown article (`isMarkdown: true`) whose text is `# title`, `## headings`, blank lines.
+    plain = parse_file(STABLOG / "weibo_com_ajax_longtext_2026-08.json")
+    assert plain.kind == "extend" and plain.items == []
+    assert plain.long_text.startswith("中国再发野生动物园老虎伤人事件，有传言称“南非野生动物园极少有动物袭击人")
+    assert plain.long_text.endswith("南非野生动物园的真正游客规定见敝球当年的报道。http://t.cn/RxlaENw")
+    assert "<" not in plain.long_text and "\n" not in plain.long_text
+    md = parse_file(STABLOG / "weibo_com_ajax_longtext_markdown_2026.json")
+    assert md.kind == "extend"
+    assert md.long_text.startswith("# 3天做个浏览器插件，月入几万美金：一个独立开发者的真实路径拆解\n")
+    assert "\n## 起点：从自己的痛点出发\n" in md.long_text
+    assert "Saeed 用3天证明了一件事：最好的产品往往来自最朴素的需求，最好的时机就是你发现问题的那一刻。" in md.long_text
+    assert md.long_text.rstrip().endswith("#How I AI##副业赚钱##自由职业#")
+    rows = _parse_lines(STABLOG / "weibo_com_ajax_longtext_2026-08.json")
+    assert len(rows) == 1 and rows[0]["long_text"].endswith("http://t.cn/RxlaENw")
