@@ -70,6 +70,13 @@ class RouteBook:
         self.closed[route] = closure
         return closure
 
+    def restore(self, closures: list[Closure]) -> None:
+        """Take over episodes a previous process found (handed in by whoever stores them, e.g. matrix at start-up),
+        so a route still closed is not reported closed anew by every `poll --once` run."""
+        for closure in closures:
+            if closure.route in ROUTES and closure.route not in self.closed:
+                self.closed[closure.route] = closure
+
     def worked(self, route: str) -> Closure | None:
         """`route` answered: open it; returns the episode that ended, if it was closed."""
         return self.closed.pop(route, None)

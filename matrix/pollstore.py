@@ -163,7 +163,17 @@ def build_poller(engine: Engine, policy: Any, client_kwargs: dict, *, now: Calla
     store = DbPollStore(ingestor, now=now)
     poller_kwargs.setdefault("link_checker", LinkChecker(client.budget, timeout=client.timeout))
     poller = Poller(client, store, client.budget, now=now, **poller_kwargs)
+    seed_routes(engine, poller, (now or utcnow)())
     return TickingPoller(poller, ingestor, now or utcnow)
+
+
+def seed_routes(engine: Engine, poller: Poller, now: datetime) -> None:
+    """Hand the poller the closed-route episodes stored by earlier runs (matrix.route_health.open_closures): the
+    crawler knows no database, and without them each `poll --once` would open (and alert) a new episode."""
+    from matrix.route_health import open_closures
+
+    with session_scope(engine) as s:
+        poller.routes.restore(open_closures(s, now))
 
 
 class TickingPoller:
@@ -406,6 +416,7 @@ def build_leased_poller(engine: Engine, policy: Any, client_kwargs: dict, *, pol
     poller_kwargs.setdefault("link_checker", LinkChecker(client.budget, timeout=client.timeout))
     poller = LeasedPoller(client, store, client.budget, registry=registry, backoff_scale=backoff_scale, now=now,
                           **poller_kwargs)
+    seed_routes(engine, poller, (now or utcnow)())
     return LeasedTickingPoller(poller, ingestor, now or utcnow)
 
 
