@@ -417,7 +417,10 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ s.weibo.com
     def _search_html(self, path: str, qs: dict, fault: str | None) -> None:
         fake = self.server.fake
-        if fake.search_html_needs_login and "SUB=" not in (self.headers.get("Cookie") or ""):
+        cookie = self.headers.get("Cookie") or ""
+        kind = "none" if "SUB=" not in cookie else "visitor" if "SUB=_2AkM" in cookie else "login"
+        fake.search_html_cookies[kind] += 1  # which kind of cookie s.weibo.com was sent (never the value)
+        if fake.search_html_needs_login and kind != "login":  # a visitor SUB is not a login here either
             return self._redirect("https://passport.weibo.com/visitor/visitor?entry=miniblog&a=enter&url="
                                   + quote("https://s.weibo.com" + self.path, safe=""))
         q = self._arg(qs, "q").strip()
@@ -521,6 +524,7 @@ class FakeWeibo:
         self.page_comments, self.page_reposts = page_comments, page_reposts
         self.comment_dates = comment_dates
         self.search_html_needs_login = search_html_needs_login
+        self.search_html_cookies = {"login": 0, "visitor": 0, "none": 0}
         self.pc_inline_replies = pc_inline_replies
         try:
             self._httpd = _Server((host, port), self)

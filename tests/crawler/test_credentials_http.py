@@ -47,3 +47,28 @@ def test_visitor_cookie_renewed_after_a_login_wall(fake_weibo):
             pass
         c.login_state()
         assert visitor.renewals == 2 and visitor.header() != first
+
+
+def test_search_never_gets_the_visitor_cookie(fake_weibo_factory):
+    # s.weibo.com search wants a login: the visitor cookie (for m.weibo.cn / weibo.com public pages) is not sent
+    server = fake_weibo_factory(search_html_needs_login=False)
+    visitor = VisitorCookie(server.base_url)
+    creds = Credentials(None, visitor)
+    with client(server, creds) as c:
+        assert c.login_state().logged_in is False  # a public page: the visitor cookie goes
+        pages = c.search_html("@" + server.scenario.members[0].screen_name)
+        next(pages)
+        pages.close()
+    assert creds.sent["visitor"] == 1 and visitor.renewals == 1
+    assert server.search_html_cookies == {"login": 0, "visitor": 0, "none": 1}
+
+
+def test_search_gets_a_pooled_login_cookie(fake_weibo_factory):
+    server = fake_weibo_factory()
+    creds = Credentials(CookiePool([("office.txt", LOGGED)], per_minute=60_000, burst=100),
+                        VisitorCookie(server.base_url))
+    with client(server, creds) as c:
+        pages = c.search_html("@" + server.scenario.members[0].screen_name)
+        next(pages)
+        pages.close()
+    assert server.search_html_cookies == {"login": 1, "visitor": 0, "none": 0}
