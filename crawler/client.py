@@ -440,6 +440,7 @@ class WeiboClient:
                 raise MalformedError(f"{url}: unexpected redirect to {_location_of(raw)}", url=url, raw=raw)
             html = raw.body.decode("utf-8", "replace")
             if _looks_like_login(html[:4000]) and "card-wrap" not in html:
+                self._login_wanted(f"s.weibo.com answered a login page on {url}")
                 raise LoginRequiredError(f"{url}: s.weibo.com answered with a login page; a logged-in cookie "
                                          f"is needed", url=url, raw=raw)
             spage = _parsed(lambda: parse_search_html(html, raw.fetched_at), raw)

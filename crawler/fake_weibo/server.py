@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
                     fake._stats.fault("slow")
                     fake.stopping.wait(fault.seconds)
                     kind = None
-            if kind in ("432", "418", "403", "captcha", "passport", "empty", "html"):
+            if kind in ("432", "418", "403", "captcha", "passport", "empty", "html", "login_page"):
                 fake._stats.fault(kind)
                 return self._refuse(kind, path)
             if kind:
@@ -254,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
                            + quote("https://m.weibo.cn" + self.path, safe=""))
         elif kind == "empty":
             self._json(EMPTY)
+        elif kind == "login_page":
+            self._html("<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博通行证</title></head><body>"
+                       "<form action='https://passport.weibo.com/sso/signin' method='post'><p>请登录</p></form>"
+                       "</body></html>")
         elif kind == "html":
             self._html("<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博-出错了</title></head>"
                        "<body><div class='h5-4box'><p class='h5-4con'>请求过于频繁，请稍后再试</p></div></body></html>")
