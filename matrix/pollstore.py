@@ -169,11 +169,15 @@ def build_poller(engine: Engine, policy: Any, client_kwargs: dict, *, now: Calla
 
 def seed_routes(engine: Engine, poller: Poller, now: datetime) -> None:
     """Hand the poller the closed-route episodes stored by earlier runs (matrix.route_health.open_closures): the
-    crawler knows no database, and without them each `poll --once` would open (and alert) a new episode."""
+    crawler knows no database, and without them each `poll --once` would open (and alert) a new episode. The
+    cookies stored as out of use are taken out of use again (matrix.cookie_state)."""
     from matrix.route_health import open_closures
+
+    from matrix.cookie_state import restore_cookie_states
 
     with session_scope(engine) as s:
         poller.routes.restore(open_closures(s, now))
+    restore_cookie_states(engine, getattr(poller.client, "credentials", None))
 
 
 class TickingPoller:
@@ -184,8 +188,15 @@ class TickingPoller:
 
     def poll_once(self, max_requests: int | None = None) -> Any:
         report = self.poller.poll_once(max_requests)
+        self._record_cookies()
         self.ingestor.tick(self._now())
         return report
+
+    def _record_cookies(self) -> None:
+        """Each cookie's state and requests, kept for `wzmon cookies` and the next run (matrix.cookie_state)."""
+        from matrix.cookie_state import record_cookie_states
+
+        record_cookie_states(self.ingestor.engine, getattr(self.poller.client, "credentials", None), self._now())
 
     def tick(self) -> int:
         return self.ingestor.tick(self._now())
@@ -202,6 +213,7 @@ class TickingPoller:
 
     def _safe_tick(self) -> None:
         try:
+            self._record_cookies()  # `run`: the cookies' states are stored with each clock tick
             self.tick()
         except Exception:  # noqa: BLE001 - the clock must keep running
             log.exception("SLA clock tick failed")
@@ -368,6 +380,7 @@ class LeasedTickingPoller(TickingPoller):
 
     def poll_once(self, max_requests: int | None = None) -> Any:
         report = self.poller.poll_once(max_requests)
+        self._record_cookies()
         self.tick()
         return report
 
