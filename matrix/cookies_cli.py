@@ -58,11 +58,12 @@ def visitor_row(stored: dict) -> dict:
 @click.pass_context
 def cookies_cmd(ctx: click.Context, cookie_file: str | None, fmt: str) -> None:
     """List the Weibo cookies in the pool (label and fingerprint, never the value): budget, requests used, in use or
-    out of use (why, since when), and the visitor cookie's state.
+    out of use (why, since when), and the visitor cookie's state. The pool is found as `wzmon poll` finds it
+    ($WZMON_WEIBO_COOKIE_DIR, $WZMON_WEIBO_COOKIE_FILE, $WZMON_WEIBO_COOKIE).
 
     \b
     Example:
-      WZMON_WEIBO_COOKIE_DIR=~/.config/wzmon/cookies wzmon cookies --format json
+      wzmon cookies --format json
     """
     from crawler.client import CookieError
     from crawler.cookiepool import CookiePool
