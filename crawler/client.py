@@ -186,10 +186,11 @@ class WeiboClient:
 
     def fetch(self, url: str, *, referer: str | None = None, accept_html: bool = False,
               extra_headers: dict[str, str] | None = None, add_cookie: str | None = None,
-              logged_in_only: bool = False) -> RawResponse:
+              logged_in_only: bool = False, member: str | None = None) -> RawResponse:
         """GET one URL within the budget; refusals raise typed errors. Redirects are not followed.
         `add_cookie` ("NAME=value") is sent beside the configured cookie (the PC route's XSRF-TOKEN);
-        `logged_in_only`: a pooled login cookie or none, never the visitor cookie (s.weibo.com search)."""
+        `logged_in_only`: a pooled login cookie or none, never the visitor cookie (s.weibo.com search);
+        `member`: that member's own login cookie (its mention feed)."""
         self.budget.acquire(why=url)
         headers = {"Referer": referer or f"{self.urls.base_url}/", **(extra_headers or {})}
         if add_cookie:
@@ -198,7 +199,7 @@ class WeiboClient:
             headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
         if self.credentials is not None:
             self._http.cookies.clear()  # only the provider's cookie goes out, never one picked up on the way
-            cookie = self.credentials.cookie_for(url, logged_in_only=logged_in_only)
+            cookie = self.credentials.cookie_for(url, logged_in_only=logged_in_only, member=member)
             if cookie or add_cookie:
                 headers["Cookie"] = "; ".join(c for c in (cookie, add_cookie) if c)
         try:

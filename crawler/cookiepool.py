@@ -87,6 +87,14 @@ class CookiePool:
     def usable(self) -> list[PooledCookie]:
         return [c for c in self.cookies if c.state == "active"]
 
+    def for_uid(self, uid: str) -> PooledCookie | None:
+        """The cookie the office supplied for account `uid`: labelled `<uid>.cookie` (or .txt/.json), or logged in as
+        `uid` (its `account`); None when there is none."""
+        for c in self.cookies:
+            if Path(c.label).stem == str(uid) or (c.account and c.account == str(uid)):
+                return c
+        return None
+
     def take(self) -> PooledCookie | None:
         """The next active cookie with budget left (its request counted), or None when none can go now."""
         n = len(self.cookies)

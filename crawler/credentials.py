@@ -24,8 +24,24 @@ class Credentials:
     def __repr__(self) -> str:
         return f"Credentials(pool={self.pool!r}, visitor={self.visitor!r})"
 
-    def cookie_for(self, url: str, logged_in_only: bool = False) -> str | None:
-        """The Cookie header for this request (None: send none); `logged_in_only` never gives the visitor's."""
+    def member_cookie(self, uid: str) -> PooledCookie | None:
+        """The in-use cookie supplied for member `uid` (its own mention feed needs its own login), or None."""
+        c = self.pool.for_uid(uid) if self.pool is not None else None
+        return c if c is not None and c.state == "active" else None
+
+    def cookie_for(self, url: str, logged_in_only: bool = False, member: str | None = None) -> str | None:
+        """The Cookie header for this request (None: send none); `logged_in_only` never gives the visitor's;
+        `member`: that member's own cookie only (waiting for its budget), none if it has none in use."""
+        if member is not None:
+            c = self.member_cookie(member)
+            self._last = c
+            if c is None:
+                self.sent["none"] += 1
+                return None
+            c.budget.acquire(why=f"member {member}")
+            c.requests += 1
+            self.sent["logged_in"] += 1
+            return c.header()
         if self.pool is not None:
             c = self.pool.take()
             if c is not None:

@@ -67,7 +67,7 @@ class DbPollStore:
             member_posts = self._member_posts(s, accounts)
             out: list[SourceState] = []
 
-            def add(kind: str, target: str, due: datetime | None) -> None:
+            def add(kind: str, target: str, due: datetime | None, uid: str = "") -> None:
                 key = f"{kind}:{target}"
                 c = cursors.get(key)
                 out.append(SourceState(
@@ -76,12 +76,12 @@ class DbPollStore:
                     last_polled_at=as_utc(c.last_polled_at) if c else None, due_at=as_utc(due),
                     activity_rate=float(c.activity_rate or 0.0) if c else 0.0,
                     cooldown_until=as_utc(c.cooldown_until) if c else None,
-                    errors=int(c.consecutive_errors or 0) if c else 0,
+                    errors=int(c.consecutive_errors or 0) if c else 0, uid=uid,
                 ))
 
             for a in accounts:
                 due = due_by_account.get(a.uid)
-                add("mentions", a.screen_name, due)
+                add("mentions", a.screen_name, due, a.uid)
                 add("timeline", a.uid, due)
             for post_id, fwd, first, nxt, closure, status in cases:
                 due = _nearest(fwd if status == "awaiting_forward" else None, first if status == "open" else None,
