@@ -185,9 +185,12 @@ class WeiboClient:
         return self._http.cookies.get(name)
 
     def fetch(self, url: str, *, referer: str | None = None, accept_html: bool = False,
-              extra_headers: dict[str, str] | None = None, add_cookie: str | None = None) -> RawResponse:
+              extra_headers: dict[str, str] | None = None, add_cookie: str | None = None,
+              logged_in_only: bool = False, member: str | None = None) -> RawResponse:
         """GET one URL within the budget; refusals raise typed errors. Redirects are not followed.
-        `add_cookie` ("NAME=value") is sent beside the configured cookie (the PC route's XSRF-TOKEN)."""
+        `add_cookie` ("NAME=value") is sent beside the configured cookie (the PC route's XSRF-TOKEN);
+        `logged_in_only`: a pooled login cookie or none, never the visitor cookie (s.weibo.com search);
+        `member`: that member's own login cookie (its mention feed)."""
         self.budget.acquire(why=url)
         headers = {"Referer": referer or f"{self.urls.base_url}/", **(extra_headers or {})}
         if add_cookie:
@@ -196,7 +199,7 @@ class WeiboClient:
             headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
         if self.credentials is not None:
             self._http.cookies.clear()  # only the provider's cookie goes out, never one picked up on the way
-            cookie = self.credentials.cookie_for(url)
+            cookie = self.credentials.cookie_for(url, logged_in_only=logged_in_only, member=member)
             if cookie or add_cookie:
                 headers["Cookie"] = "; ".join(c for c in (cookie, add_cookie) if c)
         try:
@@ -433,11 +436,12 @@ class WeiboClient:
         page = int(walk.resume.get("page") or 1)
         while True:
             url = self.urls.search_html(query, page, timescope)
-            raw = self.fetch(url, referer=f"{self.urls.search_base_url}/", accept_html=True)
+            raw = self.fetch(url, referer=f"{self.urls.search_base_url}/", accept_html=True, logged_in_only=True)
             if 300 <= raw.status < 400:
                 raise MalformedError(f"{url}: unexpected redirect to {_location_of(raw)}", url=url, raw=raw)
             html = raw.body.decode("utf-8", "replace")
             if _looks_like_login(html[:4000]) and "card-wrap" not in html:
+                self._login_wanted(f"s.weibo.com answered a login page on {url}")
                 raise LoginRequiredError(f"{url}: s.weibo.com answered with a login page; a logged-in cookie "
                                          f"is needed", url=url, raw=raw)
             spage = _parsed(lambda: parse_search_html(html, raw.fetched_at), raw)

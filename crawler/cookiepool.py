@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from .budget import RequestBudget
 from .client import CookieError, load_cookie
+from .clock import now_utc
 from .constants import COOKIE_ENV, COOKIE_FILE_ENV
 
 COOKIE_DIR_ENV = "WZMON_WEIBO_COOKIE_DIR"
@@ -33,9 +35,15 @@ class PooledCookie:
     state: str = "active"  # active | login_wanted
     reason: str = ""
     requests: int = 0
+    since: datetime | None = None  # when it was taken out of use
 
     def header(self) -> str:
         return self._value
+
+    @property
+    def fingerprint(self) -> str:
+        """The name it is stored and shown under (`fingerprint()` of the value), never the value."""
+        return fingerprint(self._value)
 
 
 class CookiePool:
@@ -79,6 +87,14 @@ class CookiePool:
     def usable(self) -> list[PooledCookie]:
         return [c for c in self.cookies if c.state == "active"]
 
+    def for_uid(self, uid: str) -> PooledCookie | None:
+        """The cookie the office supplied for account `uid`: labelled `<uid>.cookie` (or .txt/.json), or logged in as
+        `uid` (its `account`); None when there is none."""
+        for c in self.cookies:
+            if Path(c.label).stem == str(uid) or (c.account and c.account == str(uid)):
+                return c
+        return None
+
     def take(self) -> PooledCookie | None:
         """The next active cookie with budget left (its request counted), or None when none can go now."""
         n = len(self.cookies)
@@ -90,9 +106,10 @@ class CookiePool:
                 return c
         return None
 
-    def login_wanted(self, cookie: PooledCookie, reason: str) -> None:
-        """Weibo wants a login for this cookie: take it out of use and keep why."""
+    def login_wanted(self, cookie: PooledCookie, reason: str, since: datetime | None = None) -> None:
+        """Weibo wants a login for this cookie: take it out of use and keep why and since when."""
         cookie.state, cookie.reason = "login_wanted", reason
+        cookie.since = since or cookie.since or now_utc()
 
     def report(self) -> list[str]:
         """One line a cookie: label, account, state (with reason), requests used. Never the value."""

@@ -1,6 +1,8 @@
 """Which cookie goes with each request: a logged-in cookie from the pool first, else the visitor cookie.
 
 The two are held apart (CookiePool, VisitorCookie): a request carries exactly one source's cookie, never a mix.
+The visitor cookie is for m.weibo.cn and weibo.com public pages only: s.weibo.com search wants a login, so a
+`logged_in_only` request (the client's search) carries a pooled cookie or none, never the visitor's.
 The client tells `login_wanted` when a response was a login wall; the cookie that was sent is then dropped
 (pool: out of use with the reason; visitor: renewed on the next request).
 """
@@ -22,15 +24,31 @@ class Credentials:
     def __repr__(self) -> str:
         return f"Credentials(pool={self.pool!r}, visitor={self.visitor!r})"
 
-    def cookie_for(self, url: str) -> str | None:
-        """The Cookie header for this request (None: send none)."""
+    def member_cookie(self, uid: str) -> PooledCookie | None:
+        """The in-use cookie supplied for member `uid` (its own mention feed needs its own login), or None."""
+        c = self.pool.for_uid(uid) if self.pool is not None else None
+        return c if c is not None and c.state == "active" else None
+
+    def cookie_for(self, url: str, logged_in_only: bool = False, member: str | None = None) -> str | None:
+        """The Cookie header for this request (None: send none); `logged_in_only` never gives the visitor's;
+        `member`: that member's own cookie only (waiting for its budget), none if it has none in use."""
+        if member is not None:
+            c = self.member_cookie(member)
+            self._last = c
+            if c is None:
+                self.sent["none"] += 1
+                return None
+            c.budget.acquire(why=f"member {member}")
+            c.requests += 1
+            self.sent["logged_in"] += 1
+            return c.header()
         if self.pool is not None:
             c = self.pool.take()
             if c is not None:
                 self._last = c
                 self.sent["logged_in"] += 1
                 return c.header()
-        if self.visitor is not None:
+        if self.visitor is not None and not logged_in_only:
             self._last = self.visitor
             self.sent["visitor"] += 1
             return self.visitor.header()

@@ -32,6 +32,14 @@ def parse_pc_reposts(payload: Any, fetched_at: Any) -> tuple[list[Post], int | N
     return posts, int(pages) if isinstance(pages, int) or (isinstance(pages, str) and pages.isdigit()) else None
 
 
+def parse_pc_mentions(payload: Any, fetched_at: Any) -> list[Post]:
+    """weibo.com `ajax/statuses/mentions`: `data.statuses[]`, newest first."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
+        raise MalformedError("mentions (PC): no `data.statuses` list")
+    return [Post.from_payload(s, fetched_at) for s in data["statuses"] if isinstance(s, dict)]
+
+
 class PcRoute:
     """weibo.com/ajax over a `WeiboClient` (its budget, cookie and refusal mapping)."""
 
@@ -44,12 +52,15 @@ class PcRoute:
     def url(self, name: str, **params: Any) -> str:
         return f"{self.base}/ajax/statuses/{name}?{urlencode(params)}"
 
-    def fetch_json(self, url: str, referer: str) -> tuple[RawResponse, dict]:
-        """One ajax GET with the XSRF double submit; fetches the token once when the site hands a new one."""
+    def fetch_json(self, url: str, referer: str, member: str | None = None) -> tuple[RawResponse, dict]:
+        """One ajax GET with the XSRF double submit; fetches the token once when the site hands a new one.
+        `member`: sent with that member's own login cookie (crawler.credentials)."""
         for attempt in (1, 2):
             token = self.client.site_cookie(XSRF)
-            extra = {"extra_headers": {"X-XSRF-TOKEN": token, "Accept": "application/json, text/plain, */*"},
-                     "add_cookie": f"{XSRF}={token}"} if token else {}
+            extra: dict[str, Any] = {"extra_headers": {"X-XSRF-TOKEN": token, "Accept": "application/json, text/plain, */*"},
+                                     "add_cookie": f"{XSRF}={token}"} if token else {}
+            if member is not None:
+                extra["member"] = member
             try:
                 return self.client.fetch_json(url, referer=referer, **extra)
             except BlockedError as exc:
@@ -96,6 +107,23 @@ class PcRoute:
                 return
             since_id = index.since_id
             yield _index_page(fresh, raw, walk.continuing(since_id=since_id), False, extras, index)
+
+    def mention_feed(self, uid: str, cursor: dict | None = None, *, overlap_seconds: float = 600) -> Iterator[Page]:
+        """Member `uid`'s own @-mention feed (ajax/statuses/mentions, page paging) read with that member's own
+        login cookie: every post that @-mentions it, search index or not. Same cursor rules as the search walk."""
+        walk = Walk(cursor, overlap_seconds=overlap_seconds)
+        page = int(walk.resume.get("page") or 1)
+        while True:
+            raw, payload = self.fetch_json(self.url("mentions", page=page, feature=0), f"{self.base}/at/weibo",
+                                           member=str(uid))
+            posts = _parsed(lambda: parse_pc_mentions(payload, raw.fetched_at), raw)
+            fresh, reached_old = walk.filter(posts, pinned=lambda p: p.is_pinned)
+            extras = self._expand(fresh)
+            if reached_old or not posts or page >= SEARCH_PAGE_CAP:
+                yield Page(fresh, raw, walk.finished(), True, extras, len(posts))
+                return
+            page += 1
+            yield Page(fresh, raw, walk.continuing(page=page), False, extras, len(posts))
 
     def comments(self, mid: str, cursor: dict | None = None, *, overlap_seconds: float = 3600) -> Iterator[Page]:
         """Comments of a post (buildComments, max_id paging) with every reply: the inline ones, and the rest

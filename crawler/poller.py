@@ -25,7 +25,7 @@ from crawler.clock import now_utc
 from crawler.budget import Backoff, RequestBudget
 from crawler.constants import SHANGHAI
 from crawler.exceptions import BlockedError, EmptyError, LoginRequiredError, MalformedError, WeiboError
-from crawler.routes import WHAT_TO_DO, Closure, RouteBook, cursor_for
+from crawler.routes import FEED, WHAT_TO_DO, Closure, RouteBook, cursor_for
 from crawler.store import RATE_HALF_LIFE_HOURS, HealthEvent, PollStore, SourceState
 from crawler.types import Page
 
@@ -415,17 +415,15 @@ class Poller:
         kind, target = source.kind, source.target
         cursor = cursor_for(source.cursor or None if cursor is None else cursor, route)
         if route == "pc":
-            if self._pc is None:
-                from crawler.pc_api import PcRoute
-
-                self._pc = PcRoute(self.client)
-            reader = self._pc
+            reader = self._pc_route()
         else:
             reader = self.client
         if kind == "timeline" and route in ("mobile", "pc"):
             return reader.timeline(target, cursor)
         if kind == "mentions" and route == "mobile":
             return self.client.search_mentions(target, cursor)
+        if kind == "mentions" and route == FEED:
+            return self._pc_route().mention_feed(source.uid, cursor)
         if kind == "mentions" and route == "search":
             return self.client.search_html(f"@{target.lstrip('@')}", cursor)
         if kind == "comments" and route in ("mobile", "pc"):
@@ -434,16 +432,35 @@ class Poller:
             return reader.reposts(target, cursor)
         raise ValueError(f"source {source.key}: unknown kind {kind!r} or route {route!r}")
 
+    def _pc_route(self):  # noqa: ANN202 - crawler.pc_api.PcRoute
+        if self._pc is None:
+            from crawler.pc_api import PcRoute
+
+            self._pc = PcRoute(self.client)
+        return self._pc
+
+    def _feed_open(self, source: SourceState) -> bool:
+        """A member's own mention feed is a route only while the office's cookie for that member is in use."""
+        creds = getattr(self.client, "credentials", None)
+        return bool(source.uid) and creds is not None and creds.member_cookie(source.uid) is not None
+
     def poll_source(self, source: SourceState, report: PollReport | None = None) -> int:
         """Read one source page by page, committing each; returns new items. When a route refuses, the same
         source is read through the next open route (crawler.routes); a refusal of every route propagates."""
         report = report or PollReport(self._now())
         progress = {"new": 0, "cursor": source.cursor or None}
         refused: list[tuple[str, WeiboError]] = []
+        feed_refused: WeiboError | None = None
         for route in self.routes.candidates(source.kind, self._now()):
+            if route == FEED and not self._feed_open(source):
+                continue
             try:
                 self._read(source, route, progress, report)
             except SITE_WIDE as exc:
+                if route == FEED:  # one member's cookie, not a door: the pool took it out of use
+                    log.warning("the own mention feed of %s refused (%s); its cookie is out of use", source.key, exc)
+                    feed_refused = exc
+                    continue
                 refused.append((route, exc))
                 continue
             for closed, exc in refused:  # a door closed while another is open: read through that one
@@ -458,6 +475,8 @@ class Poller:
                 self.routes.refused(route, error_cause(exc), str(exc)[:500], self._now())
         if refused:
             raise refused[-1][1]
+        if feed_refused is not None:
+            raise feed_refused
         return progress["new"]
 
     def _read(self, source: SourceState, route: str, progress: dict, report: PollReport) -> None:

@@ -1,7 +1,8 @@
 """Which route (door) to read a source through, when one is closed, and when to try a closed one again.
 
 Routes: `mobile` (m.weibo.cn JSON, search included), `pc` (weibo.com/ajax, `crawler.pc_api`), `search`
-(s.weibo.com HTML search). Each kind of source has routes in order of preference; the poller takes the first
+(s.weibo.com HTML search), `feed` (a member's own @-mention feed on weibo.com/ajax, only for a member whose login
+cookie the office supplied; a refusal there takes that cookie out of use and closes no door for the others). Each kind of source has routes in order of preference; the poller takes the first
 one open (or due for a probe), and when a route refuses (432 and the like, a login wall, ok:-100) it marks that
 route closed and reads the same source through the next. A closed route is probed again after a back-off that
 doubles with each refusal in a row (`probe_after` up to `probe_max`); one success opens it again. The state is
@@ -19,18 +20,20 @@ from datetime import datetime, timedelta
 
 from crawler.cursors import RESUME_KEYS
 
-ROUTES = ("mobile", "pc", "search")
+ROUTES = ("mobile", "pc", "search", "feed")
+FEED = "feed"
 PREFERENCE: dict[str, tuple[str, ...]] = {
     "timeline": ("mobile", "pc"),
     "comments": ("mobile", "pc"),
     "reposts": ("mobile", "pc"),
-    "mentions": ("mobile", "search"),
+    "mentions": ("mobile", "feed", "search"),
 }
 WHAT_TO_DO = {
     "mobile": "m.weibo.cn is refusing (432 or a login wall): collection goes through weibo.com/ajax and s.weibo.com "
               "search; if it lasts, renew the cookie (wzmon login) or lower the request rate",
     "pc": "weibo.com/ajax wants a login: renew the cookie (wzmon login); collection goes through m.weibo.cn",
     "search": "s.weibo.com search wants a login: renew the cookie (wzmon login); mentions go through m.weibo.cn",
+    "feed": "a member's own mention feed wants a login: renew that member's cookie (wzmon login)",
 }
 
 
@@ -69,6 +72,13 @@ class RouteBook:
         closure = Closure(route, old.since if old else now, now + timedelta(seconds=wait), streak, cause, detail)
         self.closed[route] = closure
         return closure
+
+    def restore(self, closures: list[Closure]) -> None:
+        """Take over episodes a previous process found (handed in by whoever stores them, e.g. matrix at start-up),
+        so a route still closed is not reported closed anew by every `poll --once` run."""
+        for closure in closures:
+            if closure.route in ROUTES and closure.route not in self.closed:
+                self.closed[closure.route] = closure
 
     def worked(self, route: str) -> Closure | None:
         """`route` answered: open it; returns the episode that ended, if it was closed."""

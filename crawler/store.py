@@ -51,6 +51,7 @@ class SourceState:
     activity_rate: float = 0.0
     cooldown_until: datetime | None = None
     errors: int = 0
+    uid: str = ""  # the member account a mentions source is about (its own mention feed, crawler.routes)
 
 
 @dataclass
@@ -121,12 +122,12 @@ class MemoryStore:
     # ---------------------------------------------------------------- sources
 
     def add_source(self, kind: str, target: str, *, cursor: dict | None = None, due_at: datetime | None = None,
-                   activity_rate: float = 0.0) -> SourceState:
+                   activity_rate: float = 0.0, uid: str = "") -> SourceState:
         key = source_key(kind, target)
         with self._lock:
             state = self._sources.get(key)
             if state is None:
-                state = SourceState(key, kind, target, dict(cursor or {}), activity_rate=activity_rate)
+                state = SourceState(key, kind, target, dict(cursor or {}), activity_rate=activity_rate, uid=uid)
                 self._sources[key] = state
             if due_at is not None:
                 state.due_at = due_at

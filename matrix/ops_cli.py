@@ -260,4 +260,6 @@ def _attach_db_copy() -> None:
 
 _attach_db_copy()
 
-COMMANDS: list[click.Command] = [status_cmd]
+from matrix.cookies_cli import cookies_cmd  # noqa: E402 - its own module, listed with the operations commands
+
+COMMANDS: list[click.Command] = [status_cmd, cookies_cmd]

@@ -67,7 +67,7 @@ class DbPollStore:
             member_posts = self._member_posts(s, accounts)
             out: list[SourceState] = []
 
-            def add(kind: str, target: str, due: datetime | None) -> None:
+            def add(kind: str, target: str, due: datetime | None, uid: str = "") -> None:
                 key = f"{kind}:{target}"
                 c = cursors.get(key)
                 out.append(SourceState(
@@ -76,12 +76,12 @@ class DbPollStore:
                     last_polled_at=as_utc(c.last_polled_at) if c else None, due_at=as_utc(due),
                     activity_rate=float(c.activity_rate or 0.0) if c else 0.0,
                     cooldown_until=as_utc(c.cooldown_until) if c else None,
-                    errors=int(c.consecutive_errors or 0) if c else 0,
+                    errors=int(c.consecutive_errors or 0) if c else 0, uid=uid,
                 ))
 
             for a in accounts:
                 due = due_by_account.get(a.uid)
-                add("mentions", a.screen_name, due)
+                add("mentions", a.screen_name, due, a.uid)
                 add("timeline", a.uid, due)
             for post_id, fwd, first, nxt, closure, status in cases:
                 due = _nearest(fwd if status == "awaiting_forward" else None, first if status == "open" else None,
@@ -163,7 +163,21 @@ def build_poller(engine: Engine, policy: Any, client_kwargs: dict, *, now: Calla
     store = DbPollStore(ingestor, now=now)
     poller_kwargs.setdefault("link_checker", LinkChecker(client.budget, timeout=client.timeout))
     poller = Poller(client, store, client.budget, now=now, **poller_kwargs)
+    seed_routes(engine, poller, (now or utcnow)())
     return TickingPoller(poller, ingestor, now or utcnow)
+
+
+def seed_routes(engine: Engine, poller: Poller, now: datetime) -> None:
+    """Hand the poller the closed-route episodes stored by earlier runs (matrix.route_health.open_closures): the
+    crawler knows no database, and without them each `poll --once` would open (and alert) a new episode. The
+    cookies stored as out of use are taken out of use again (matrix.cookie_state)."""
+    from matrix.route_health import open_closures
+
+    from matrix.cookie_state import restore_cookie_states
+
+    with session_scope(engine) as s:
+        poller.routes.restore(open_closures(s, now))
+    restore_cookie_states(engine, getattr(poller.client, "credentials", None))
 
 
 class TickingPoller:
@@ -174,8 +188,15 @@ class TickingPoller:
 
     def poll_once(self, max_requests: int | None = None) -> Any:
         report = self.poller.poll_once(max_requests)
+        self._record_cookies()
         self.ingestor.tick(self._now())
         return report
+
+    def _record_cookies(self) -> None:
+        """Each cookie's state and requests, kept for `wzmon cookies` and the next run (matrix.cookie_state)."""
+        from matrix.cookie_state import record_cookie_states
+
+        record_cookie_states(self.ingestor.engine, getattr(self.poller.client, "credentials", None), self._now())
 
     def tick(self) -> int:
         return self.ingestor.tick(self._now())
@@ -192,6 +213,7 @@ class TickingPoller:
 
     def _safe_tick(self) -> None:
         try:
+            self._record_cookies()  # `run`: the cookies' states are stored with each clock tick
             self.tick()
         except Exception:  # noqa: BLE001 - the clock must keep running
             log.exception("SLA clock tick failed")
@@ -358,6 +380,7 @@ class LeasedTickingPoller(TickingPoller):
 
     def poll_once(self, max_requests: int | None = None) -> Any:
         report = self.poller.poll_once(max_requests)
+        self._record_cookies()
         self.tick()
         return report
 
@@ -406,6 +429,7 @@ def build_leased_poller(engine: Engine, policy: Any, client_kwargs: dict, *, pol
     poller_kwargs.setdefault("link_checker", LinkChecker(client.budget, timeout=client.timeout))
     poller = LeasedPoller(client, store, client.budget, registry=registry, backoff_scale=backoff_scale, now=now,
                           **poller_kwargs)
+    seed_routes(engine, poller, (now or utcnow)())
     return LeasedTickingPoller(poller, ingestor, now or utcnow)
 
 

@@ -1,5 +1,7 @@
 """Routes of Weibo the poller found closed (crawler.routes records `route_closed` / `ok` under `route-<name>`),
-read back for `wzmon status` and the office alert: a route counts once closed `ROUTE_ALERT_MINUTES` or longer."""
+read back for `wzmon status` and the office alert: a route counts once closed `ROUTE_ALERT_MINUTES` or longer; and
+handed back to the poller at start-up (`open_closures`), so each run of `wzmon poll --once` goes on with the episode
+the previous run found instead of opening (and alerting) a new one."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -7,18 +9,44 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.routes import Closure
+
 from matrix.models import CrawlerHealth
 from matrix.timeutil import as_utc
 
 ROUTE_ALERT_MINUTES = 60.0
 
 
-def closed_routes(session: Session, now: datetime, minutes: float = ROUTE_ALERT_MINUTES) -> list[dict]:
-    """Routes whose latest event is `route_closed`, closed `minutes` or longer: [{"route", "since", "message"}]."""
+def _latest(session: Session) -> dict[str, CrawlerHealth]:
+    """The latest `route-*` crawler-health row of each route."""
     latest: dict[str, CrawlerHealth] = {}
     for ev in session.scalars(select(CrawlerHealth).where(CrawlerHealth.source_key.like("route-%"))
                               .order_by(CrawlerHealth.at, CrawlerHealth.id)):
         latest[ev.source_key] = ev
+    return latest
+
+
+def open_closures(session: Session, now: datetime) -> list[Closure]:
+    """The episodes still open (latest row `route_closed`), as the crawler's RouteBook keeps them: since the
+    episode began, next probe at the row's cool-down (or now)."""
+    out = []
+    for key, ev in _latest(session).items():
+        if ev.state != "route_closed":
+            continue
+        detail = ev.detail or {}
+        try:
+            since = as_utc(datetime.fromisoformat(detail["since"])) if detail.get("since") else as_utc(ev.at)
+        except (TypeError, ValueError):
+            since = as_utc(ev.at)
+        probe_at = as_utc(ev.cooldown_until) if ev.cooldown_until is not None else as_utc(now)
+        out.append(Closure(key[len("route-"):], since, probe_at, int(detail.get("streak") or 1),
+                           str(detail.get("cause") or ""), ev.message or ""))
+    return out
+
+
+def closed_routes(session: Session, now: datetime, minutes: float = ROUTE_ALERT_MINUTES) -> list[dict]:
+    """Routes whose latest event is `route_closed`, closed `minutes` or longer: [{"route", "since", "message"}]."""
+    latest = _latest(session)
     now = as_utc(now)
     return [{"route": key[len("route-"):], "since": as_utc(ev.at), "message": ev.message}
             for key, ev in latest.items()

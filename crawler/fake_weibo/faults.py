@@ -2,7 +2,8 @@
 
 Kinds: 432, 418, 403 (HTTP status), captcha (`{"ok":-100,"url":".../captcha"}`), passport (302 to
 passport.weibo.com), empty (`{"ok":0,"msg":"这里还没有内容"}`), html (an HTML page with status 200 where
-JSON was due), truncated (Content-Length larger than what is sent, then close), disconnect (headers and
+JSON was due), login_page (status 200 with the passport sign-in page, as a proxy that follows the login
+redirect hands it over), truncated (Content-Length larger than what is sent, then close), disconnect (headers and
 part of the body, then a TCP reset), broken_json (a complete response whose JSON is cut short),
 slow (sleep `seconds` before answering), bad_item (a whole answer whose first post or comment has a `created_at`
 the site never sends: a client must drop that item with a warning and keep the rest), random (one of `kinds`,
@@ -17,9 +18,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("432", "418", "403", "captcha", "passport", "empty", "html", "truncated", "disconnect", "broken_json",
+KINDS = ("432", "418", "403", "captcha", "passport", "empty", "html", "login_page", "truncated", "disconnect", "broken_json",
          "slow", "bad_item", "random")
-RANDOM_KINDS = ("432", "418", "403", "captcha", "passport", "empty", "html", "truncated", "disconnect", "broken_json")
+RANDOM_KINDS = ("432", "418", "403", "captcha", "passport", "empty", "html", "login_page", "truncated", "disconnect", "broken_json")
 
 
 BAD_TIME = "不是时间"  # what `bad_item` puts in place of the first item's created_at

@@ -9,6 +9,10 @@ Shapes (weibo-api.md, `crawler.pc_parsers`):
   `max_id` top level (0 = last page). With `fetch_level=1&id=CID`: the replies (child comments) of comment CID.
 - `ajax/statuses/repostTimeline?id=MID&page=N`: `{"ok":1,"data":[…],"total_number":n,"max_page":m}`.
 - `ajax/statuses/show?id=MBLOGID`: the status at top level; `ajax/statuses/longtext?id=…`: `data.longTextContent`.
+- `ajax/statuses/mentions?page=N&feature=0`: the logged-in account's own @-mention feed (weibo.com's 提到我的),
+  `{"ok":1,"data":{"statuses":[status…],"total_number":n}}`, newest first; without a login `ok:-100`. Whose feed:
+  a login `SUB=_2A25u<uid>…` is account <uid>'s (how the tests hand a member's cookie); any other login SUB is the
+  coordinator's, as the fake's login page issues.
 Statuses carry `idstr`, `mblogid` (no `bid`) and `text_raw` as the PC site's do.
 
 The site's double-submit check: an ajax request must echo its `XSRF-TOKEN` cookie in an `X-XSRF-TOKEN` header;
@@ -17,6 +21,7 @@ one that does not gets HTTP 403 and a fresh `XSRF-TOKEN` cookie.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
@@ -94,6 +99,23 @@ def repost_timeline(sc: Scenario, st: Status, now: "datetime", page: int, size: 
             "max_page": math.ceil(len(reps) / size)}
 
 
+_MEMBER_SUB = re.compile(r"(?:^|;\s*)SUB=_2A25u(\d+)")
+
+
+def login_uid(cookie: str, sc: Scenario) -> str | None:
+    """Whose login the Cookie header carries (see the module doc); None for no login or a visitor SUB."""
+    if "SUB=" not in cookie or "SUB=_2AkM" in cookie:
+        return None
+    m = _MEMBER_SUB.search(cookie)
+    return m.group(1) if m and m.group(1) in sc.users else sc.coordinator.uid
+
+
+def mentions_feed(handler, sc: Scenario, uid: str, now: "datetime", page: int, size: int) -> dict:  # noqa: ANN001
+    hits = handler.server.fake.search("@" + sc.users[uid].screen_name, now)
+    items = hits[(page - 1) * size: page * size] if page >= 1 else []
+    return {"ok": 1, "data": {"statuses": [pc_status(s, sc, now) for s in items], "total_number": len(hits)}}
+
+
 def _xsrf_ok(handler) -> bool:  # noqa: ANN001 - the server's request handler
     jar = SimpleCookie()
     try:
@@ -119,6 +141,12 @@ def serve(handler, path: str, qs: dict, fault: str | None) -> None:  # noqa: ANN
         if uid not in sc.users or since is None or page is None:
             return handler._json({"ok": 0, "msg": "用户不存在"}, fault=fault)
         return handler._json(mymblog(sc, uid, now, since, fake.page_timeline), fault=fault)
+    if name == "mentions":
+        uid, page = login_uid(handler.headers.get("Cookie") or "", sc), int_arg(qs, "page", 1)
+        if uid is None:
+            return handler._json({"ok": -100, "url": "https://weibo.com/login.php?url="
+                                  + "https%3A%2F%2Fweibo.com%2Fat%2Fweibo"}, fault=fault)
+        return handler._json(mentions_feed(handler, sc, uid, now, page or 1, fake.page_search), fault=fault)
     if name == "buildComments":
         max_id = int_arg(qs, "max_id", 0)
         if arg(qs, "fetch_level") == "1":

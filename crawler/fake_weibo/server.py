@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
                     fake._stats.fault("slow")
                     fake.stopping.wait(fault.seconds)
                     kind = None
-            if kind in ("432", "418", "403", "captcha", "passport", "empty", "html"):
+            if kind in ("432", "418", "403", "captcha", "passport", "empty", "html", "login_page"):
                 fake._stats.fault(kind)
                 return self._refuse(kind, path)
             if kind:
@@ -254,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
                            + quote("https://m.weibo.cn" + self.path, safe=""))
         elif kind == "empty":
             self._json(EMPTY)
+        elif kind == "login_page":
+            self._html("<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博通行证</title></head><body>"
+                       "<form action='https://passport.weibo.com/sso/signin' method='post'><p>请登录</p></form>"
+                       "</body></html>")
         elif kind == "html":
             self._html("<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博-出错了</title></head>"
                        "<body><div class='h5-4box'><p class='h5-4con'>请求过于频繁，请稍后再试</p></div></body></html>")
@@ -417,7 +421,10 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ s.weibo.com
     def _search_html(self, path: str, qs: dict, fault: str | None) -> None:
         fake = self.server.fake
-        if fake.search_html_needs_login and "SUB=" not in (self.headers.get("Cookie") or ""):
+        cookie = self.headers.get("Cookie") or ""
+        kind = "none" if "SUB=" not in cookie else "visitor" if "SUB=_2AkM" in cookie else "login"
+        fake.search_html_cookies[kind] += 1  # which kind of cookie s.weibo.com was sent (never the value)
+        if fake.search_html_needs_login and kind != "login":  # a visitor SUB is not a login here either
             return self._redirect("https://passport.weibo.com/visitor/visitor?entry=miniblog&a=enter&url="
                                   + quote("https://s.weibo.com" + self.path, safe=""))
         q = self._arg(qs, "q").strip()
@@ -521,6 +528,7 @@ class FakeWeibo:
         self.page_comments, self.page_reposts = page_comments, page_reposts
         self.comment_dates = comment_dates
         self.search_html_needs_login = search_html_needs_login
+        self.search_html_cookies = {"login": 0, "visitor": 0, "none": 0}
         self.pc_inline_replies = pc_inline_replies
         try:
             self._httpd = _Server((host, port), self)

@@ -50,3 +50,38 @@ def test_one_alert_per_closed_route_episode(db_url) -> None:
         assert enqueue_route_alerts(s, T0 + timedelta(hours=10, minutes=20), OFFICE.with_(route_alert_minutes=15)) == 1
     with session_scope(engine) as s:  # no office contact configured: nothing to send, nothing queued
         assert enqueue_route_alerts(s, T0 + timedelta(hours=12), AlertsConfig()) == 0
+
+
+def test_repeated_poll_once_runs_keep_one_episode_and_one_alert(db_url, tmp_path) -> None:
+    """Cron-style `wzmon poll --once` runs against a fake Weibo whose m.weibo.cn refuses (real HTTP): each run takes
+    over the episode the previous ones stored (matrix.route_health.open_closures), so the office hears once."""
+    from click.testing import CliRunner
+
+    from crawler.fake_weibo.clock import SimClock
+    from crawler.fake_weibo.scenario import Scenario
+    from crawler.fake_weibo.server import serve_in_thread
+    from matrix.cli import main
+
+    end = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+    scenario = Scenario(seed=7, accounts=2, days=2, history_days=1, end=end)
+    server = serve_in_thread(scenario, clock=SimClock.fixed(end), refuse=("mobile",), search_html_needs_login=False)
+    try:
+        roster = tmp_path / "roster.csv"
+        roster.write_text(scenario.roster_csv(), encoding="utf-8")
+        assert CliRunner().invoke(main, ["--db", db_url, "accounts", "import", str(roster)]).exit_code == 0
+        engine = open_db(db_url)
+        alerts = 0
+        for run in range(3):
+            at = end + timedelta(hours=2 * run)
+            out = CliRunner().invoke(main, ["--db", db_url, "poll", "--once", "--base-url", server.base_url,
+                                            "--rpm", "6000"], env={"WZMON_NOW": at.isoformat()})
+            assert out.exit_code == 0, out.output
+            with session_scope(engine) as s:
+                alerts += enqueue_route_alerts(s, at + timedelta(minutes=61), OFFICE)
+        assert server.doors.describe()["refused"]["mobile"] >= 1
+    finally:
+        server.stop()
+    with session_scope(engine) as s:
+        closed = list(s.scalars(select(CrawlerHealth).where(CrawlerHealth.source_key == "route-mobile")))
+        assert [h.state for h in closed] == ["route_closed"]
+    assert alerts == 1 and len(route_alerts(engine)) == 1

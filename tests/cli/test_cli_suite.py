@@ -167,7 +167,7 @@ def test_command_as_typed(entry: Entry, demo_db, tmp_path, request):
     values = {"db": f"sqlite:///{tmp_path / 'demo-copy.db'}", "tmp": str(tmp_path),
               "data": str(REPO / "tests" / "crawler" / "data"), "notices": str(REPO / "tests" / "policy" / "notices"),
               "dead": "http://127.0.0.1:9", "port": str(free_port()), **ids}
-    if any("{weibo}" in a for a in entry.args):
+    if any("{weibo}" in a for a in [*entry.args, *(a for before in entry.before for a in before)]):
         values["weibo"] = request.getfixturevalue("fake_weibo").base_url
     if any("{smtp_port}" in v for v in entry.env.values()):
         values["smtp_port"] = str(request.getfixturevalue("smtp_server"))
