@@ -1,0 +1,1 @@
+"""Reading functions for the board, reports and rankings: the only way the dashboard sees the data."""
