@@ -38,9 +38,11 @@ postgres:
 	  || { echo "PostgreSQL is not running on 127.0.0.1:5432 (set WZMON_TEST_BACKENDS=sqlite to skip it)"; exit 1; }
 
 test: $(TDEPS) browser postgres
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 test-fast: $(TDEPS)
+	$(BIN)/lint-imports
 	WZMON_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q -m "not browser"
 
 # Rewrite README's generated parts (--help texts, example files) from the real commands; `make test` checks them.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from crawler.types import RawResponse
+    from crawler.raw import RawResponse
 
 
 class WeiboError(Exception):

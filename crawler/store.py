@@ -3,7 +3,7 @@
 The poller never touches a database: it asks the store which sources exist and how urgent they
 are, and hands each page to `commit`, which must store the items AND the next cursor together
 (one transaction), so a crash between pages loses nothing and doubles nothing.
-`matrix.ingest.DbPollStore` is the database implementation; `MemoryStore` is a real in-memory one.
+`matrix.polling.pollstore.DbPollStore` is the database implementation; `MemoryStore` is a real in-memory one.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from crawler.constants import DEFAULT_BASE_URL, DEFAULT_PC_BASE_URL
 from crawler.counts import parse_count
 from crawler.exceptions import MalformedError, TimeFormatError
 from crawler.ids import mid_to_bid
+from crawler.raw import RawResponse
 from crawler.text import clean_html
 from crawler.timeparse import parse_created_at
 
@@ -42,24 +43,6 @@ def _user_fields(payload: dict) -> tuple[str | None, str]:
     if not isinstance(user, dict):
         return None, ""
     return _id(user.get("idstr") or user.get("id")), str(user.get("screen_name") or "")
-
-
-@dataclass
-class RawResponse:
-    """One HTTP answer as received (body bytes untouched). `fetched_at` is the server's Date."""
-
-    url: str
-    status: int
-    content_type: str
-    fetched_at: datetime
-    body: bytes
-    location: str = ""  # redirect target, for 3xx answers
-    framed: bool = True  # False: no Content-Length/chunking, the body ended when the connection closed
-    gzipped: bytes | None = None  # the body gzip-compressed, when whoever read it did that already (import)
-
-    def __repr__(self) -> str:  # bodies can be large; never dump them into logs
-        return (f"RawResponse(url={self.url!r}, status={self.status}, content_type={self.content_type!r}, "
-                f"fetched_at={self.fetched_at.isoformat()}, body=<{len(self.body)} bytes>)")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Office actions from the case page: a form with a required reason, done through `matrix.actions`.
+"""Office actions from the case page: a form with a required reason, done through `matrix.casework.actions`.
 
 The actor is the signed-in user; only office users get the form. Each action runs in one transaction
 (the action writes its CaseEvent and re-evaluates the case); the caches are cleared afterwards.
@@ -28,7 +28,7 @@ ACTIONS_ZH = {
 
 @st.cache_resource(show_spinner=False)
 def _policy(path: str | None) -> Any:
-    from matrix.policy import load_policy
+    from matrix.rules.policy import load_policy
 
     return load_policy(path or None)
 
@@ -47,9 +47,9 @@ def action_time(detail: dict[str, Any]) -> datetime:
 
 
 def run_action(name: str, case_id: int, actor: str, reason: str, **params: Any) -> str:
-    """Do one action; returns the event type written. Raises matrix.actions.ActionError on refusal."""
-    from matrix import actions
-    from matrix.db import session_scope
+    """Do one action; returns the event type written. Raises matrix.casework.actions.ActionError on refusal."""
+    from matrix.casework import actions
+    from matrix.storage.db import session_scope
 
     fn = actions.ACTIONS[name]
     detail = data.fresh("case_detail", case_id)
@@ -72,7 +72,7 @@ def run_action(name: str, case_id: int, actor: str, reason: str, **params: Any) 
 
 
 def available() -> bool:
-    return data.has("matrix.actions.ACTIONS")
+    return data.has("matrix.casework.actions.ACTIONS")
 
 
 def action_form(detail: dict[str, Any]) -> None:
@@ -82,9 +82,9 @@ def action_form(detail: dict[str, Any]) -> None:
         st.caption("办理操作仅限问政办用户。")
         return
     if not available():
-        st.warning("办理操作模块 (matrix.actions) 尚未安装，暂不能操作。")
+        st.warning("办理操作模块 (matrix.casework.actions) 尚未安装，暂不能操作。")
         return
-    from matrix.actions import ActionError
+    from matrix.casework.actions import ActionError
 
     case_id = int(detail["case_id"])
     action = st.selectbox("操作", list(ACTIONS_ZH), format_func=ACTIONS_ZH.get, key="act_name")

@@ -13,7 +13,7 @@ from dashboard import auth, server
 
 
 def _db(ctx: click.Context) -> str:
-    from matrix.db import resolve_url
+    from matrix.storage.db import resolve_url
 
     return (ctx.obj or {}).get("db") or resolve_url(None)
 
@@ -42,7 +42,7 @@ def dashboard_cmd(ctx: click.Context, port: int, host: str, users: str | None, p
     Example:
       wzmon dashboard --users users.toml
     """
-    from matrix.db import DatabaseError, open_db, safe_url
+    from matrix.storage.db import DatabaseError, open_db, safe_url
 
     url = _db(ctx)
     try:
@@ -142,8 +142,8 @@ def users_add(ctx: click.Context, name: str, role: str, accounts: str, users: st
 
 def _resolve_accounts(ctx: click.Context, items: list[str]) -> list[str]:
     """Screen names become uids; every account must be in the roster when the database is reachable."""
-    from matrix.db import DatabaseError, open_db, session_scope
-    from matrix.queries import account_uid
+    from matrix.reading.queries import account_uid
+    from matrix.storage.db import DatabaseError, open_db, session_scope
 
     try:
         engine = open_db(_db(ctx))

@@ -1,4 +1,4 @@
-"""The board's only road to the database: cached calls of `matrix.queries` / `matrix.rankings` functions.
+"""The board's only road to the database: cached calls of `matrix.reading.queries` / `matrix.reading.rankings` functions.
 
 Every call carries the database URL and the user's scope (account uids) as arguments, so the cache
 can never hand one user's rows to another: the scope is part of the cache key.
@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from matrix.db import open_db, resolve_url
+from matrix.storage.db import open_db, resolve_url
 
 TTL_SECONDS = 60
 
@@ -26,7 +26,7 @@ def db_url() -> str:
 
 @st.cache_resource(show_spinner=False)
 def engine(url: str) -> Engine:
-    """One checked engine per URL per server process (raises matrix.db.DatabaseError)."""
+    """One checked engine per URL per server process (raises matrix.storage.db.DatabaseError)."""
     return open_db(url)
 
 
@@ -36,7 +36,7 @@ def session() -> Session:
 
 def _resolve(name: str) -> Any:
     module, _, attr = name.rpartition(".")
-    return getattr(importlib.import_module(module or "matrix.queries"), attr)
+    return getattr(importlib.import_module(module or "matrix.reading.queries"), attr)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=512)
@@ -53,7 +53,7 @@ def _freeze(value: Any) -> Any:
 
 
 def q(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call `matrix.queries.<name>` (or a dotted `module.function`) through the cache."""
+    """Call `matrix.reading.queries.<name>` (or a dotted `module.function`) through the cache."""
     frozen = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
     return _cached(db_url(), name, tuple(_freeze(a) for a in args), frozen)
 
@@ -66,7 +66,7 @@ def fresh(name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def has(name: str) -> bool:
-    """Whether a read function exists yet (e.g. matrix.rankings.account_rankings)."""
+    """Whether a read function exists yet (e.g. matrix.reading.rankings.account_rankings)."""
     try:
         _resolve(name)
     except (ImportError, AttributeError):

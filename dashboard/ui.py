@@ -314,11 +314,11 @@ def account_filters(key: str, *, levels: bool = True, kinds: bool = True) -> dic
     dept = cols[1].multiselect("部门", depts, key=f"{key}_dept")
     out: dict[str, Any] = {"accounts": tuple(picked), "department": tuple(dept)}
     if kinds:
-        from matrix.queries import KINDS
+        from matrix.reading.queries import KINDS
 
         out["kind"] = tuple(cols[2].multiselect("类别", list(KINDS), key=f"{key}_kind"))
     if levels:
-        from matrix.queries import LEVELS
+        from matrix.reading.queries import LEVELS
 
         out["level"] = tuple(
             cols[3].multiselect("等级", list(LEVELS), format_func=lambda v: LEVEL_ZH.get(v, v), key=f"{key}_level")

@@ -17,11 +17,11 @@ from crawler.budget import RequestBudget
 from crawler.fake_weibo.clock import SimClock
 from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.server import serve_in_thread
-from matrix.cli import main
-from matrix.db import open_db, session_scope
-from matrix.models import Account, Case, CaseEvent, Post
-from matrix.policy import load_policy
-from matrix.pollstore import build_poller
+from matrix.cli.root import main
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account, Case, CaseEvent, Post
+from matrix.rules.policy import load_policy
+from matrix.polling.pollstore import build_poller
 
 CST = timezone(timedelta(hours=8))
 END = datetime(2025, 11, 21, 18, 0, tzinfo=CST)  # a Friday evening: weekend clocks are in play too

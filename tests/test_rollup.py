@@ -1,7 +1,7 @@
 """The daily rollups give exactly what the direct queries over `cases` and `posts` give, at every moment.
 
 The reference functions below are the board's period queries as they were before the rollups (straight
-aggregation of the base tables). Each test compares them with `matrix.queries` on both backends: on a
+aggregation of the base tables). Each test compares them with `matrix.reading.queries` on both backends: on a
 fresh rollup, after writes of every kind (ORM, bulk SQL, deletes) before any refresh (the marked days are
 read from the base tables), after a refresh, after a rebuild, with the triggers gone, and for members.
 """
@@ -18,14 +18,14 @@ from alembic import command
 from sqlalchemy import and_, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from matrix import queries as q
-from matrix import rollup
-from matrix.db import alembic_config, dispose_engines, open_db, session_scope
-from matrix.models import Account, Case, Post, RollupCaseDay, RollupPostDay
-from matrix.policy import Policy, load_policy
-from matrix.rankings import period_rankings
+from matrix.reading import queries as q
+from matrix.storage import rollup
+from matrix.storage.db import alembic_config, dispose_engines, open_db, session_scope
+from matrix.storage.models import Account, Case, Post, RollupCaseDay, RollupPostDay
+from matrix.rules.policy import Policy, load_policy
+from matrix.reading.rankings import period_rankings
 from matrix.timeutil import as_utc
-from matrix.queries import (
+from matrix.reading.queries import (
     ACTIVE_STATUSES,
     COUNTED_STATUSES,
     _account_dept_filter,
@@ -434,8 +434,8 @@ def test_upgrade_fills_the_rollup_from_existing_rows(db_url):
 
 
 def test_the_clock_tick_refreshes_marked_days(db_url):
-    from matrix.ingest import Ingestor
-    from matrix.policy import load_policy
+    from matrix.polling.ingest import Ingestor
+    from matrix.rules.policy import load_policy
 
     engine = open_db(db_url)
     _fill(engine, seed=7, n_cases=80, n_items=80)
@@ -457,8 +457,8 @@ def test_member_scope_reads_only_its_accounts(db_url):
 def test_a_bulk_recompute_marks_its_days_and_keeps_the_trigger(db_url, monkeypatch):
     """A policy recompute updates cases in bulk with the row trigger set aside (SQLite): the days it
     touched are marked all the same, the figures stay exact, and the trigger is back afterwards."""
-    from matrix.cases import recompute
-    from matrix.policy import load_policy
+    from matrix.casework.cases import recompute
+    from matrix.rules.policy import load_policy
 
     engine = open_db(db_url)
     _fill(engine, seed=9)

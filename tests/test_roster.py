@@ -4,9 +4,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from matrix.cli import main
-from matrix.db import open_db, session_scope
-from matrix.models import Account, AccountHistory
+from matrix.cli.root import main
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account, AccountHistory
 
 HEADER = "uid,screen_name,name,department,category,role,contacts\n"
 

@@ -12,7 +12,7 @@ import io
 import streamlit as st
 
 from dashboard import data, ui
-from matrix.queries import KINDS, STATUSES, local_day_bounds
+from matrix.reading.queries import KINDS, STATUSES, local_day_bounds
 
 user = ui.current_user()
 scope = ui.scope()
@@ -70,12 +70,12 @@ if data.has("matrix.export.api.export_bytes"):
     st.download_button(f"下载 {file_name}", data=build, file_name=file_name, mime=mime, type="primary",
                        on_click="ignore", key="exp_download")
     st.caption("市民身份默认以假名替换；CSV/XLSX 中以 = + - @ 开头的单元格已做公式防护。数据字典见 `wzmon export --help`。")
-else:  # the export module is not installed: a plain CSV of cases through matrix.queries
+else:  # the export module is not installed: a plain CSV of cases through matrix.reading.queries
     st.warning("研究导出模块 (matrix.export.api) 未安装：这里只提供案件 CSV。")
 
     def build_cases() -> bytes:
         with data.session() as s:
-            from matrix.queries import cases
+            from matrix.reading.queries import cases
 
             df = cases(s, account_uids=scope, accounts=accounts, department=None if dept == "全部" else dept,
                        kind=kinds, status=statuses, sentiment=sentiments, start=start, end=end, limit=None,

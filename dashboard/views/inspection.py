@@ -1,4 +1,4 @@
-"""账号巡检: the member accounts as the national 政务新媒体 check sees them (matrix.inspection via matrix.queries):
+"""账号巡检: the member accounts as the national 政务新媒体 check sees them (matrix.casework.inspection via matrix.reading.queries):
 days since each account's last own post against the two-week rule, dead links in their posts, and the month's
 inspection (the rows of `wzmon report inspect`). Member users see only their own accounts."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""账号排行: the per-account ranking of the period (matrix.rankings), a bar chart and each account's trend."""
+"""账号排行: the per-account ranking of the period (matrix.reading.rankings), a bar chart and each account's trend."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, ui
-from matrix.queries import local_day_bounds
+from matrix.reading.queries import local_day_bounds
 
 scope = ui.scope()
 start, end = ui.period()
@@ -20,18 +20,18 @@ department = None if dept == "全部" else dept
 
 lo, hi = local_day_bounds(start, end)
 now = data.q("data_now")
-if data.has("matrix.rankings.account_rankings"):
-    ranks = data.q("matrix.rankings.account_rankings", lo, hi, account_uids=scope, department=department, now=now)
+if data.has("matrix.reading.rankings.account_rankings"):
+    ranks = data.q("matrix.reading.rankings.account_rankings", lo, hi, account_uids=scope, department=department, now=now)
     df = pd.DataFrame([asdict(r) for r in ranks])
-    source = "matrix.rankings"
+    source = "matrix.reading.rankings"
     data.prewarm([  # the other period presets, so that switching to one is a cache hit
-        ("matrix.rankings.account_rankings", local_day_bounds(s_, e_),
+        ("matrix.reading.rankings.account_rankings", local_day_bounds(s_, e_),
          {"account_uids": scope, "department": department, "now": now})
         for s_, e_ in ui.other_periods()
     ])
 else:  # the casework engineer's ranking is not installed: fall back to the board's own summary
     df = data.q("account_summary", start, end, account_uids=scope, department=department)
-    source = "matrix.queries.account_summary"
+    source = "matrix.reading.queries.account_summary"
 
 if df.empty:
     st.info("本期没有案件。")

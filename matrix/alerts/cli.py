@@ -10,8 +10,8 @@ from matrix.alerts.config import AlertsConfig, load_config
 from matrix.alerts.errors import AlertsError
 from matrix.alerts.outbox import configure, enqueue_digests, enqueue_test
 from matrix.alerts.sender import Sender
-from matrix.db import open_db, session_scope
-from matrix.models import Account, Alert
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account, Alert
 from matrix.timeutil import local, utcnow
 
 

@@ -81,7 +81,7 @@ class AlertsConfig:
     digest_minute: int | None = 9 * 60
     office_levels: tuple[str, ...] = ("通报",)
     office_contacts: tuple[dict, ...] = ()
-    route_alert_minutes: float = 60.0  # a Weibo route closed this long reaches the office (matrix.route_health)
+    route_alert_minutes: float = 60.0  # a Weibo route closed this long reaches the office (matrix.storage.route_health)
     max_attempts: int = 8
     backoff_seconds: float = 60.0
     backoff_max_seconds: float = 3600.0

@@ -1,6 +1,6 @@
 """Roster contacts: parsing the `contacts` cell, validating each contact, redacting addresses.
 
-Cell format (CONTRACTS.md "Roster contacts"): items `channel:address[#secret=env:NAME]` separated by
+Cell format: items `channel:address[#secret=env:NAME]` separated by
 `;` (full-width `；` and new lines are accepted too, as are full-width colons after the channel).
 
     email:ops@police.yinchuan.gov.cn;

@@ -8,7 +8,7 @@ from matrix.links import case_url, page_url
 from matrix.timeutil import as_utc, local
 
 LEVEL_TAG = {"warning": "预警", "overdue": "超期", "催办": "催办", "通报": "通报", "digest": "每日汇总", "test": "测试",
-             "silence_warning": "更新预警", "silence_breach": "单项否决风险"}  # silence: matrix.inspection
+             "silence_warning": "更新预警", "silence_breach": "单项否决风险"}  # silence: matrix.casework.inspection
 LEVEL_PHRASE = {"warning": "即将超期", "overdue": "已超期", "催办": "超期未回应，请即办理", "通报": "严重超期，予以通报"}
 DUE_LABEL = {
     "forward_due": "转办时限",

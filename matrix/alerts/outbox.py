@@ -22,9 +22,14 @@ from matrix.alerts import messages
 from matrix.alerts.config import AlertsConfig, load_config
 from matrix.alerts.contacts import contact_key, redact_address
 from matrix.alerts.errors import AlertsConfigError
-from matrix.db import chunks
-from matrix.models import Account, Alert, Case, CaseEvent, Post
-from matrix.bulkwrite import COPY_MIN, bulk_executemany, copy_insert_new, hold_write_lock
+from matrix.storage.bulkwrite import (
+    COPY_MIN,
+    bulk_executemany,
+    copy_insert_new,
+    hold_write_lock,
+)
+from matrix.storage.db import chunks
+from matrix.storage.models import Account, Alert, Case, CaseEvent, Post
 from matrix.timeutil import as_utc, local, utcnow
 
 log = logging.getLogger(__name__)
@@ -226,10 +231,10 @@ def enqueue_digests(session: Session, now: datetime, config: AlertsConfig | None
 
 def enqueue_route_alerts(session: Session, now: datetime, config: AlertsConfig | None = None,
                          minutes: float | None = None) -> int:
-    """One alert per office contact per episode of a closed Weibo route (matrix.route_health): the dedupe key holds
+    """One alert per office contact per episode of a closed Weibo route (matrix.storage.route_health): the dedupe key holds
     the route and the moment it closed, so a route that stays closed is told once, and again only when it closes
     anew after having answered."""
-    from matrix.route_health import closed_routes
+    from matrix.storage.route_health import closed_routes
 
     cfg = config or current_config()
     now = as_utc(now)
@@ -250,8 +255,8 @@ def _calendar_warning(now: datetime) -> str:
     """The warning before the official calendar runs out, for the office digest ('' when none or unreadable)."""
     import os
 
-    from matrix.notices import calendar_outlook
-    from matrix.policy import PolicyError, load_policy
+    from matrix.rules.notices import calendar_outlook
+    from matrix.rules.policy import PolicyError, load_policy
 
     try:
         return calendar_outlook(load_policy(os.environ.get("WZMON_POLICY") or None), now)["warning"]

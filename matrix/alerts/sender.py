@@ -34,8 +34,8 @@ from matrix.alerts.contacts import contact_key, validate_contact
 from matrix.alerts.errors import ContactError, DeliveryError
 from matrix.alerts.outbox import _as_contact, enqueue_digests, enqueue_route_alerts
 from matrix.alerts.window import Window
-from matrix.db import session_scope
-from matrix.models import Account, Alert, AlertAttempt, Case
+from matrix.storage.db import session_scope
+from matrix.storage.models import Account, Alert, AlertAttempt, Case
 from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,12 @@ log = logging.getLogger(__name__)
 def default_calendar() -> Any:
     """The shipped policy's working calendar, else a plain WorkingCalendar, else None (chinesecalendar)."""
     try:
-        from matrix.policy import load_policy
+        from matrix.rules.policy import load_policy
 
         return load_policy().calendar
     except Exception:  # noqa: BLE001 - any failure falls back to the plain calendar
         try:
-            from matrix.workcal import WorkingCalendar
+            from matrix.rules.workcal import WorkingCalendar
 
             return WorkingCalendar()
         except Exception:  # noqa: BLE001

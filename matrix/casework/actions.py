@@ -3,9 +3,9 @@
 Each action checks that it makes sense for the case as it stands (else `ActionError`, a sentence
 the officer can act on), changes the case, writes one CaseEvent that is also the audit log (who,
 when, why: actor and reason are required), and re-evaluates the case through the case engine
-(`matrix.cases.evaluate`) so due dates, overdue flags and levels follow at once, in the caller's
+(`matrix.casework.cases.evaluate`) so due dates, overdue flags and levels follow at once, in the caller's
 transaction. The engine derives a case's facts by replaying its thread and these office events
-(`detail` keys as in .ci/CONTRACTS.md), so the event is the record and the case follows from it.
+(`detail` keys as in docs/ARCHITECTURE.md), so the event is the record and the case follows from it.
 `now` is when the action happens (default: the current time); an action is never dated before
 the case opened.
 
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matrix.models import Account, Case, CaseEvent
+from matrix.storage.models import Account, Case, CaseEvent
 from matrix.timeutil import as_utc, iso_local, utcnow
 
 ACTIVE = ("awaiting_forward", "open", "responded")
@@ -119,7 +119,7 @@ def _event(
 
 
 def _reevaluate(session: Session, policy: Any, now: datetime, *cases: Case) -> None:
-    from matrix.cases import evaluate
+    from matrix.casework.cases import evaluate
 
     session.flush()
     evaluate(session, policy, now, case_ids=[c.id for c in cases])

@@ -21,12 +21,12 @@ from sqlalchemy import String, bindparam, inspect, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from matrix import rollup
-from matrix.db import chunks
-from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
-from matrix.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert
+from matrix.rules.workcal import _US_PER_DAY, CalendarError
+from matrix.storage import rollup
+from matrix.storage.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert
+from matrix.storage.db import chunks
+from matrix.storage.models import Account, Case, CaseEvent, PolicyVersion, Post
 from matrix.timeutil import as_utc, utcnow
-from matrix.workcal import _US_PER_DAY, CalendarError
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -769,7 +769,7 @@ def _pending_json(pending: dict[str, str]) -> str | None:
 
 
 def _calendar_problem(exc: Exception) -> None:
-    from matrix.workcal import CalendarError
+    from matrix.rules.workcal import CalendarError
 
     if not isinstance(exc, CalendarError):
         raise exc

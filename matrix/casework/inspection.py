@@ -7,7 +7,7 @@
   `[inspection] silence_warning` / `silence_breach` (default 10 and 14 calendar days, per account category if
   the office sets them). `watch_silence` queues one alert per level and *episode* (an episode is the silence
   after one particular last post: the member's next post ends it), to the member and to the office.
-* **Comment cases** are opened by the case engine (`matrix.cases`, origin 'comment'); this module counts them.
+* **Comment cases** are opened by the case engine (`matrix.casework.cases`, origin 'comment'); this module counts them.
 * **Links** in members' own posts are recorded here as posts arrive (`record_links`), handed to the crawler
   when due (at most once per `link_check_interval`), and their results kept in `link_checks`.
 
@@ -30,7 +30,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from matrix.links import page_url
-from matrix.models import Account, Case, LinkCheck, PollCursor, Post
+from matrix.storage.models import Account, Case, LinkCheck, PollCursor, Post
 from matrix.timeutil import SHANGHAI, as_utc, iso_local, local
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def _limit_point(policy: Any, start: datetime, limit: Any) -> datetime | None:
 
 def zh_limit(text: str) -> str:
     """'14 calendar days' → '14个自然日', '10 working days' → '10个工作日' (as the 通报 writes them)."""
-    from matrix.policy import Limit
+    from matrix.rules.policy import Limit
 
     try:
         lim = Limit.parse(text)
@@ -190,7 +190,12 @@ def watch_silence(session: Session, policy: Any, now: datetime, config: Any = No
     """Queue the silence alerts due at NOW: one per member, level and episode, to the member's contacts and the
     office's. Returns how many were queued (0 when every one exists already). Runs in the caller's transaction."""
     from matrix.alerts.contacts import contact_key
-    from matrix.alerts.outbox import _as_contact, _config_for_enqueue, _row, insert_alerts
+    from matrix.alerts.outbox import (
+        _as_contact,
+        _config_for_enqueue,
+        _row,
+        insert_alerts,
+    )
 
     cfg = config or _config_for_enqueue()
     rows: list[dict[str, Any]] = []

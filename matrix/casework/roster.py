@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matrix.alerts.contacts import parse_contacts, validate_contact
-from matrix.models import Account, AccountHistory
+from matrix.storage.models import Account, AccountHistory
 from matrix.timeutil import utcnow
 
 ROLES = ("coordinator", "member")

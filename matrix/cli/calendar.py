@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from matrix.commands import load_policy_or_fail, policy_option
+from matrix.cli.options import load_policy_or_fail, policy_option
 from matrix.timeutil import utcnow
 
 _WEEKDAYS = "一二三四五六日"
@@ -40,7 +40,7 @@ def show_cmd(year: int, policy_path: str | None, all_days: bool) -> None:
     Example:
       wzmon calendar show 2027
     """
-    from matrix.workcal import CalendarError
+    from matrix.rules.workcal import CalendarError
 
     cal = load_policy_or_fail(policy_path).calendar
     day = date(year, 1, 1)
@@ -81,8 +81,13 @@ def import_cmd(ctx: click.Context, notice_file: Path, year: int | None, yes: boo
     Example:
       wzmon calendar import notice-2027.txt --yes
     """
-    from matrix.notices import CalendarFile, NoticeError, calendar_file_path, parse_notice
-    from matrix.policy import PolicyError, load_policy
+    from matrix.rules.notices import (
+        CalendarFile,
+        NoticeError,
+        calendar_file_path,
+        parse_notice,
+    )
+    from matrix.rules.policy import PolicyError, load_policy
 
     try:
         text = notice_file.read_text(encoding="utf-8-sig")
@@ -129,8 +134,8 @@ def import_cmd(ctx: click.Context, notice_file: Path, year: int | None, yes: boo
 
 def _rejudge(ctx: click.Context, policy, reason: str) -> None:  # noqa: ANN001 - Policy
     """Re-judge open cases under the new calendar, recording each change; no database yet is fine."""
-    from matrix.cases import recompute
-    from matrix.db import DatabaseError, open_db, session_scope
+    from matrix.casework.cases import recompute
+    from matrix.storage.db import DatabaseError, open_db, session_scope
 
     try:
         engine = open_db(ctx.obj["db"])

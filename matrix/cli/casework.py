@@ -10,20 +10,27 @@ from typing import Any, Callable
 import click
 from sqlalchemy import select
 
-from matrix import actions
-from matrix.db import open_db, session_scope
-from matrix.models import Account, Case, CaseEvent
-from matrix.output import cell, write_table
-from matrix.report import (
-    FORMATS, ReportError, build_report, last_full_week, render_markdown, span_period, week_period, write_report,
+from matrix.casework import actions
+from matrix.cli.output import cell, write_table
+from matrix.reading.report import (
+    FORMATS,
+    ReportError,
+    build_report,
+    last_full_week,
+    render_markdown,
+    span_period,
+    week_period,
+    write_report,
 )
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account, Case, CaseEvent
 from matrix.timeutil import SHANGHAI, iso_local, utcnow
 
 POLICY_HELP = "Policy file (TOML) to judge by; env WZMON_POLICY; default: the shipped policy."
 
 
 def _policy(path: str | None) -> Any:
-    from matrix.policy import PolicyError, load_policy
+    from matrix.rules.policy import PolicyError, load_policy
 
     try:
         return load_policy(path)
@@ -129,7 +136,9 @@ def report_inspect_cmd(ctx: click.Context, month: str | None, out_dir: str, as_o
     Example:
       wzmon report inspect --month 2026-11 --out reports/
     """
-    from matrix.inspection import InspectionError, inspect_month, render_markdown as inspect_md, write_report as write_inspection
+    from matrix.casework.inspection import InspectionError, inspect_month
+    from matrix.casework.inspection import render_markdown as inspect_md
+    from matrix.casework.inspection import write_report as write_inspection
 
     now = _when(as_of, "--as-of") or utcnow()
     policy = _policy(policy_path)

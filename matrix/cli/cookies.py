@@ -1,5 +1,5 @@
 """`wzmon cookies`: the Weibo cookies the poller would use and what became of them, so an operator knows which one to
-renew before collection suffers. Cookies are named by label and fingerprint, never by value (matrix.cookie_state)."""
+renew before collection suffers. Cookies are named by label and fingerprint, never by value (matrix.storage.cookie_state)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from matrix.db import open_db, session_scope
+from matrix.storage.db import open_db, session_scope
 from matrix.timeutil import iso_local
 
 
@@ -23,7 +23,7 @@ def _since(row, detail: dict, out: bool) -> str:  # noqa: ANN001 - CrawlerHealth
 
 def cookie_rows(pool, stored: dict) -> list[dict]:  # noqa: ANN001 - crawler.cookiepool.CookiePool
     """One dict a pooled cookie: label, fingerprint, budget, requests used (stored), state, reason, since."""
-    from matrix.cookie_state import OUT_OF_USE, cookie_key
+    from matrix.storage.cookie_state import OUT_OF_USE, cookie_key
 
     rows = []
     for c in pool.cookies:
@@ -41,7 +41,7 @@ def cookie_rows(pool, stored: dict) -> list[dict]:  # noqa: ANN001 - crawler.coo
 
 def visitor_row(stored: dict) -> dict:
     """The visitor cookie: whether it is configured (WZMON_WEIBO_VISITOR) and what the last runs did with it."""
-    from matrix.cookie_state import VISITOR_KEY
+    from matrix.storage.cookie_state import VISITOR_KEY
 
     flag = os.environ.get("WZMON_WEIBO_VISITOR", "")
     row = stored.get(VISITOR_KEY)
@@ -67,7 +67,7 @@ def cookies_cmd(ctx: click.Context, cookie_file: str | None, fmt: str) -> None:
     """
     from crawler.client import CookieError
     from crawler.cookiepool import CookiePool
-    from matrix.cookie_state import stored_states
+    from matrix.storage.cookie_state import stored_states
 
     try:
         pool = CookiePool.from_sources([cookie_file] if cookie_file else [])

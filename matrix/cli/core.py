@@ -4,50 +4,29 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import func, select
 
-from matrix.db import current_revision, get_engine, open_db, safe_url, session_scope, upgrade
-from matrix.demo import demo_cmd
-from matrix.output import write_rows
-from matrix.timeutil import as_utc, utcnow
+from matrix.cli.demo import demo_cmd
+from matrix.cli.options import load_policy_or_fail, parse_when, policy_option
+from matrix.cli.output import write_rows
+from matrix.storage.db import (
+    current_revision,
+    get_engine,
+    open_db,
+    safe_url,
+    session_scope,
+    upgrade,
+)
+from matrix.timeutil import utcnow
 
 CASE_COLUMNS = (
     "case_id", "post_id", "account_uid", "kind", "status", "opened_at", "forwarded_at", "first_response_at",
     "closed_at", "first_response_due", "closure_due", "first_response_working_minutes", "overdue",
     "overdue_level", "policy_version", "provisional", "pending", "origin",
 )
-
-
-def load_policy_or_fail(path: str | None):  # noqa: ANN201 - Policy
-    from matrix.policy import PolicyError, load_policy
-
-    try:
-        return load_policy(path or os.environ.get("WZMON_POLICY") or None)
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except FileNotFoundError as exc:
-        raise click.ClickException(f"policy file {path} does not exist") from exc
-
-
-def parse_when(value: str | None) -> datetime:
-    """--now: ISO 8601; a value without an offset is read as Asia/Shanghai time."""
-    if not value:
-        return utcnow()
-    from matrix.timeutil import SHANGHAI
-
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a time like 2026-11-20T17:30 or 2026-11-20T17:30+08:00") from None
-    return as_utc(t if t.tzinfo else t.replace(tzinfo=SHANGHAI))
-
-
-policy_option = click.option("--policy", "policy_path", metavar="FILE", envvar="WZMON_POLICY",
-                             help="Policy TOML (default: the shipped default policy; env WZMON_POLICY).")
 
 
 # ------------------------------------------------------------------------------------------------ init
@@ -61,7 +40,7 @@ def init_cmd(ctx: click.Context, policy_path: str | None) -> None:
     Example:
       wzmon --db sqlite:///wzmon.db init
     """
-    from matrix.cases import ensure_policy_version
+    from matrix.casework.cases import ensure_policy_version
 
     url = ctx.obj["db"]
     engine = open_db(url, create=True)
@@ -116,7 +95,7 @@ def accounts_import(ctx: click.Context, file: str, resolve: bool, actor: str) ->
     Example:
       wzmon accounts import roster.csv
     """
-    from matrix.roster import RosterError, import_roster, read_roster
+    from matrix.casework.roster import RosterError, import_roster, read_roster
 
     engine = open_db(ctx.obj["db"])
     try:
@@ -143,7 +122,7 @@ def accounts_list(ctx: click.Context, fmt: str) -> None:
     Example:
       wzmon accounts list --format csv
     """
-    from matrix.models import Account
+    from matrix.storage.models import Account
 
     engine = open_db(ctx.obj["db"])
     with session_scope(engine) as s:
@@ -172,7 +151,7 @@ def policy_check(file: str | None) -> None:
     """
     policy = load_policy_or_fail(file)
     click.echo(f"{file or 'default policy'}: version {policy.version}, sha256 {policy.sha256[:12]}, valid")
-    from matrix.policy import KINDS
+    from matrix.rules.policy import KINDS
 
     rows = []
     for kind in KINDS:
@@ -206,7 +185,7 @@ def recompute_cmd(ctx: click.Context, policy_path: str | None, now_text: str | N
     Example:
       wzmon recompute --policy new.toml
     """
-    from matrix.cases import recompute
+    from matrix.casework.cases import recompute
 
     engine = open_db(ctx.obj["db"])
     policy = load_policy_or_fail(policy_path)
@@ -237,7 +216,7 @@ def cases_cmd(ctx: click.Context, status: tuple[str, ...], only_overdue: bool, a
     Example:
       wzmon cases --overdue --format csv
     """
-    from matrix.models import Account, Case
+    from matrix.storage.models import Account, Case
 
     engine = open_db(ctx.obj["db"])
     with session_scope(engine) as s:
@@ -365,7 +344,7 @@ def poll_cmd(ctx: click.Context, once: bool, fmt: str, base_url: str | None, rpm
     """
     import logging
 
-    from matrix.pollstore import build_poller
+    from matrix.polling.pollstore import build_poller
 
     if logging.getLogger().getEffectiveLevel() >= logging.WARNING:  # no -v: the report below says it all, once
         logging.getLogger("wzmon.crawler").setLevel(logging.ERROR)
@@ -379,7 +358,7 @@ def poll_cmd(ctx: click.Context, once: bool, fmt: str, base_url: str | None, rpm
         summary["cookies"] = settings["credentials"].report()
         summary["lines"] += ["Cookies (name, account, state, requests):"] + [f"  {ln}" for ln in summary["cookies"]]
     if not summary["sources_polled"] and not summary["sources_failed"]:
-        from matrix.models import Account
+        from matrix.storage.models import Account
 
         with session_scope(engine) as s:
             accounts = s.scalar(select(func.count()).select_from(Account)) or 0
@@ -463,7 +442,7 @@ def run_cmd(ctx: click.Context, base_url: str | None, rpm: float | None, cookie_
     Example:
       wzmon run --rpm 30
     """
-    from matrix.pollstore import run_forever
+    from matrix.polling.pollstore import run_forever
 
     engine = open_db(ctx.obj["db"])
     run_forever(engine, load_policy_or_fail(policy_path), client_settings(base_url, rpm, cookie_file), tick_minutes,
@@ -488,7 +467,7 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, progress: b
     Example:
       wzmon import saved/ 'archive/**/*.json'
     """
-    from matrix.importing import collect_files, import_files
+    from matrix.polling.importing import collect_files, import_files
 
     files, missing = collect_files(paths)
     if not files and missing:

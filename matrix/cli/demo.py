@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 
 from crawler.budget import RequestBudget
 from crawler.fake_weibo.clock import SimClock
-from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.doors import ROUTES
+from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.server import FakeWeiboError, serve_in_thread
-from matrix.db import dispose_engines, open_db, safe_url, session_scope
-from matrix.models import Account, Case, Post
-from matrix.output import write_rows
-from matrix.roster import import_roster, read_roster
+from matrix.casework.roster import import_roster, read_roster
+from matrix.cli.output import write_rows
+from matrix.storage.db import dispose_engines, open_db, safe_url, session_scope
+from matrix.storage.models import Account, Case, Post
 from matrix.timeutil import SHANGHAI, local, utcnow
 
 
@@ -57,7 +57,7 @@ def play(url: str, scenario: Scenario, *, play_seconds: float, policy, echo=clic
          weibo_port: int = 0, refuse: tuple[str, ...] = ()):  # noqa: ANN201 - FakeWeibo
     """Serve SCENARIO (with the REFUSE routes closed), import its roster, and poll it until its end; returns the
     running server."""
-    from matrix.pollstore import build_poller
+    from matrix.polling.pollstore import build_poller
 
     live_from = max(scenario.end - timedelta(days=1), scenario.window_start)
     clock = SimClock.fixed(live_from)
@@ -161,9 +161,9 @@ def summarize(engine, scenario: Scenario, policy, echo=click.echo) -> int:  # no
 
 
 def summarize_inspection(engine, scenario: Scenario, policy, echo=click.echo) -> None:  # noqa: ANN001
-    """What the inspection found (matrix.inspection) next to what the scenario did: the silent members, and the
+    """What the inspection found (matrix.casework.inspection) next to what the scenario did: the silent members, and the
     citizens' requests in the comments under members' own posts."""
-    from matrix.inspection import silence_now
+    from matrix.casework.inspection import silence_now
 
     with session_scope(engine) as s:
         silence = silence_now(s, policy, scenario.end)
@@ -188,7 +188,7 @@ def summarize_inspection(engine, scenario: Scenario, policy, echo=click.echo) ->
 def start_dashboard(url: str, port: int, host: str) -> subprocess.Popen:
     """The board in its own process (`wzmon dashboard`), so matrix never imports dashboard."""
     env = {**os.environ, "WZMON_DB": url}
-    cmd = [sys.executable, "-m", "matrix.cli", "--db", url, "dashboard", "--port", str(port), "--host", host]
+    cmd = [sys.executable, "-m", "matrix.cli.root", "--db", url, "dashboard", "--port", str(port), "--host", host]
     return subprocess.Popen(cmd, env=env)
 
 
@@ -216,13 +216,13 @@ def demo_cmd(ctx: click.Context, no_dashboard: bool, port: int, host: str, weibo
     Example:
       wzmon demo --no-dashboard
     """
-    from matrix.commands import load_policy_or_fail
+    from matrix.cli.options import load_policy_or_fail
 
     url = ctx.obj["db"]
     policy = load_policy_or_fail(policy_path)
     end = utcnow().astimezone(SHANGHAI).replace(second=0, microsecond=0)
     # one member falls silent past the two weeks of 国办秘函〔2019〕19号, and citizens ask in the comments under
-    # half of the members' own posts (see matrix.inspection)
+    # half of the members' own posts (see matrix.casework.inspection)
     scenario = Scenario(seed=seed, accounts=accounts, days=days, end=end, history_days=2, silent_members=1,
                         comment_requests=0.5)
     coordinator = next(a.uid for a in scenario.accounts if a.role == "coordinator")

@@ -17,10 +17,16 @@ from datetime import datetime, timedelta
 import click
 from sqlalchemy import func, select
 
-from matrix.db import DatabaseError, open_db, safe_url, session_scope
-from matrix.models import CrawlerHealth, PollCursor, PollerProcess, PollLease, SiteBudget
-from matrix.parsewarnings import latest_parse_warnings, parse_warning_counts
-from matrix.route_health import ROUTE_ALERT_MINUTES, closed_routes
+from matrix.storage.db import DatabaseError, open_db, safe_url, session_scope
+from matrix.storage.models import (
+    CrawlerHealth,
+    PollCursor,
+    PollerProcess,
+    PollLease,
+    SiteBudget,
+)
+from matrix.storage.parsewarnings import latest_parse_warnings, parse_warning_counts
+from matrix.storage.route_health import ROUTE_ALERT_MINUTES, closed_routes
 from matrix.timeutil import as_utc, iso_local, utcnow
 
 OK, STALLED, BLOCKED, LOGIN, NO_DB, CALENDAR, ROUTE_CLOSED = 0, 1, 2, 3, 4, 5, 6
@@ -112,9 +118,9 @@ def poller_health(engine, now: datetime | None = None, stale_minutes: float = 15
 def calendar_health(engine, policy, now: datetime) -> dict:  # noqa: ANN001
     """Open cases whose deadlines rest on a provisional calendar year or could not be counted at all (时限待定),
     and the warning before the official calendar runs out."""
-    from matrix.notices import calendar_outlook
-    from matrix.models import Case
-    from matrix.rollup import ACTIVE_STATUSES
+    from matrix.rules.notices import calendar_outlook
+    from matrix.storage.models import Case
+    from matrix.storage.rollup import ACTIVE_STATUSES
 
     with session_scope(engine) as s:
         active = Case.status.in_(ACTIVE_STATUSES)
@@ -155,9 +161,7 @@ def status_cmd(ctx: click.Context, stale_minutes: float, fmt: str, now_text: str
     Example:
       wzmon status --format json
     """
-    from matrix.commands import parse_when
-
-    from matrix.commands import load_policy_or_fail
+    from matrix.cli.options import load_policy_or_fail, parse_when
 
     policy = load_policy_or_fail(None if not ctx.params.get("policy_path") else ctx.params["policy_path"])
     try:
@@ -217,8 +221,8 @@ def db_copy_cmd(src: str, dst: str, force: bool, batch: int, progress: bool | No
     Example:
       wzmon db copy --from sqlite:///wzmon.db --to postgresql+psycopg://wzmon@db/wzmon
     """
-    from matrix.db import resolve_url
-    from matrix.dbcopy import CopyError, copy_database
+    from matrix.storage.db import resolve_url
+    from matrix.storage.dbcopy import CopyError, copy_database
 
     src, dst = resolve_url(src), resolve_url(dst)
     show = sys.stderr.isatty() if progress is None else progress
@@ -251,8 +255,8 @@ def db_copy_cmd(src: str, dst: str, force: bool, batch: int, progress: bool | No
 
 
 def _attach_db_copy() -> None:
-    """`copy` joins the existing `wzmon db` group (matrix.commands)."""
-    from matrix.commands import db_group
+    """`copy` joins the existing `wzmon db` group (matrix.cli.core)."""
+    from matrix.cli.core import db_group
 
     if "copy" not in db_group.commands:
         db_group.add_command(db_copy_cmd)
@@ -260,6 +264,6 @@ def _attach_db_copy() -> None:
 
 _attach_db_copy()
 
-from matrix.cookies_cli import cookies_cmd  # noqa: E402 - its own module, listed with the operations commands
+from matrix.cli.cookies import cookies_cmd  # noqa: E402 - its own module, listed with the operations commands
 
 COMMANDS: list[click.Command] = [status_cmd, cookies_cmd]

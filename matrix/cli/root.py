@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from matrix.db import DatabaseError, resolve_url
+from matrix.storage.db import DatabaseError, resolve_url
 
 # Packages contribute commands through the "wzmon.commands" entry points (pyproject.toml).
 ENTRY_POINT_GROUP = "wzmon.commands"

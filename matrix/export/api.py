@@ -36,7 +36,7 @@ from matrix.export.pseudonym import Pseudonymiser, load_key
 from matrix.export.rows import RowMaker
 from matrix.export.schema import TABLES, TableSpec
 from matrix.export.writers import FORMATS, WRITERS, XLSX_MAX_ROWS
-from matrix.models import PolicyVersion
+from matrix.storage.models import PolicyVersion
 from matrix.timeutil import as_utc, iso_local, utcnow
 
 YIELD_PER = 2000
@@ -127,7 +127,7 @@ class _Plan:
                 "filters": filters.describe(),
                 "ignored_filters": self.ignored,
                 "account_uids_selected": self.uids,
-                "sql": _sql_text(conn, self.stmt) if self.stmt is not None else "matrix.rankings.account_rankings",
+                "sql": _sql_text(conn, self.stmt) if self.stmt is not None else "matrix.reading.rankings.account_rankings",
             },
             "pseudonymised": not identified,
             "pseudonym_key_id": self.ps.key_id if self.ps else None,
@@ -145,10 +145,10 @@ class _Plan:
         if self._rankings_cache is not None:
             return self._rankings_cache
         try:
-            from matrix.rankings import account_rankings
+            from matrix.reading.rankings import account_rankings
         except ModuleNotFoundError as exc:
-            if exc.name in ("matrix.rankings",):
-                raise ExportError("rankings cannot be exported yet: matrix.rankings is not built in this version") from exc
+            if exc.name in ("matrix.reading.rankings",):
+                raise ExportError("rankings cannot be exported yet: matrix.reading.rankings is not built in this version") from exc
             raise
         f = self.filters
         start = f.since

@@ -5,7 +5,13 @@ import os
 
 import click
 
-from matrix.export.access import PASSWORD_ENV, ROLE_ENV, check_password, load_user, users_file
+from matrix.export.access import (
+    PASSWORD_ENV,
+    ROLE_ENV,
+    check_password,
+    load_user,
+    users_file,
+)
 from matrix.export.errors import ExportError
 from matrix.export.schema import TABLES
 from matrix.export.writers import FORMATS
@@ -41,9 +47,9 @@ def export(ctx: click.Context, tables: tuple[str, ...], fmt: str, out_dir: str, 
     Example:
       wzmon export posts cases --since 2026-11-01 --out export/
     """
-    from matrix.db import open_db
     from matrix.export.api import export_table, parse_when
     from matrix.export.query import ExportFilters
+    from matrix.storage.db import open_db
 
     try:
         role, scope, actor = os.environ.get(ROLE_ENV) or None, None, None

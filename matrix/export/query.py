@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Connection
 
 from matrix.export.errors import ExportError
-from matrix.models import Account, Case, CaseEvent, Post
+from matrix.storage.models import Account, Case, CaseEvent, Post
 from matrix.timeutil import as_utc, iso_local
 
 P = Post.__table__

@@ -189,7 +189,7 @@ ACCOUNTS = TableSpec(
 RANKINGS = TableSpec(
     name="rankings",
     title="账号答复排名 / Account rankings",
-    description="统计期内各账号的响应率、按时率与超期情况（matrix.rankings）。Per-account response and timeliness figures for the period.",
+    description="统计期内各账号的响应率、按时率与超期情况（matrix.reading.rankings）。Per-account response and timeliness figures for the period.",
     cols=(
         Col("account_uid", S, "账号 uid", "Account uid"),
         Col("screen_name", S, "微博昵称", "Screen name"),

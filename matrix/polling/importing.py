@@ -143,7 +143,7 @@ _scorer: Any = None  # the model the second process scores with (inherited from 
 def _read_chunk(paths: list[Path]) -> list[_Read]:
     """Files read in the second process; their raw responses are compressed and their texts scored there too
     (storing keeps the one and looks up the other)."""
-    from matrix.ingest import flatten_items, score_texts
+    from matrix.polling.ingest import flatten_items, score_texts
 
     out = [_read(p, slim=True) for p in paths]
     texts = list(dict.fromkeys(i.text or "" for r in out for i in flatten_items(r.items)))
@@ -163,7 +163,7 @@ class _Prescored:
         self.known: dict[str, Any] = {}
 
     def analyse_many(self, texts: list[str]) -> list[Any]:
-        from matrix.ingest import score_texts
+        from matrix.polling.ingest import score_texts
 
         missing = [t for t in dict.fromkeys(texts) if t not in self.known]
         if missing:
@@ -233,7 +233,7 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
     archive size; `batch_items=1` stores each file on its own, as the poller stores each page. NOW: when the
     cases are judged after the import (default: the clock's now).
     """
-    from matrix.ingest import Ingestor
+    from matrix.polling.ingest import Ingestor
 
     ingestor = ingestor or Ingestor(engine, policy)
     scorer = ingestor.scorer

@@ -9,8 +9,8 @@ from __future__ import annotations
 import gzip
 import logging
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import Engine, select, text
@@ -18,13 +18,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crawler.store import decayed_rate
-from matrix import rollup
-from matrix.cases import process_items, sweep
-from matrix.db import chunks, session_scope
-from matrix.inspection import record_links
-from matrix.models import CrawlerHealth, Post, PollCursor, RawResponse
-from matrix.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert, copy_insert_new, hold_write_lock
-from matrix.parsewarnings import add_parse_warnings, new_parse_warnings
+from matrix.casework.cases import process_items, sweep
+from matrix.casework.inspection import record_links
+from matrix.storage import rollup
+from matrix.storage.bulkwrite import (
+    COPY_MIN,
+    bulk_executemany,
+    bulk_insert,
+    copy_insert_new,
+    hold_write_lock,
+)
+from matrix.storage.db import chunks, session_scope
+from matrix.storage.models import CrawlerHealth, PollCursor, Post, RawResponse
+from matrix.storage.parsewarnings import add_parse_warnings, new_parse_warnings
 from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,7 +43,7 @@ class StoreResult:
     new_items: int = 0
     seen_items: int = 0
     cases_touched: set[int] = field(default_factory=set)
-    parse_warnings: int = 0  # unreadable items first seen on these pages (see matrix.parsewarnings)
+    parse_warnings: int = 0  # unreadable items first seen on these pages (see matrix.storage.parsewarnings)
 
 
 def flatten_items(items: Iterable[Any]) -> list[Any]:
@@ -147,7 +153,7 @@ def insert_items(session: Session, items: Sequence[tuple[Any, int | None]], scor
 
 def _insert_many_pg(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """Many rows on PostgreSQL: one COPY and one INSERT ... ON CONFLICT DO NOTHING RETURNING (see
-    `matrix.bulkwrite`); the ids inserted (a racing writer's row for the same id is left alone)."""
+    `matrix.storage.bulkwrite`); the ids inserted (a racing writer's row for the same id is left alone)."""
     return {r[0] for r in copy_insert_new(session, Post.__table__, rows, conflict=["id"], returning=["id"])}
 
 
@@ -203,7 +209,7 @@ def lock_cases(session: Session) -> None:
 
 def member_uids(session: Session) -> set[str]:
     """The roster's member accounts (whose own posts are inspected)."""
-    from matrix.models import Account
+    from matrix.storage.models import Account
 
     return set(session.scalars(select(Account.uid).where(Account.role != "coordinator")))
 
@@ -252,7 +258,7 @@ class Ingestor:
         """Commit PAGE (raw response, items, cases) and advance SOURCE_KEY's cursor, all or nothing.
 
         GUARD(session), if given, runs first inside the same transaction and may raise to store nothing
-        (a poller checks there that it still holds the source's lease, see `matrix.leases`).
+        (a poller checks there that it still holds the source's lease, see `matrix.polling.leases`).
         """
         fetched = as_utc(page.raw.fetched_at) if page.raw is not None else None
         return self.store_pages([(source_key, page, cursor)], now=as_utc(now) or fetched, guard=guard)
@@ -344,10 +350,10 @@ class Ingestor:
         return changed
 
     def watch(self, now: datetime | None = None) -> int:
-        """The member accounts' silence (matrix.inspection): alerts once per level and episode; how many queued.
+        """The member accounts' silence (matrix.casework.inspection): alerts once per level and episode; how many queued.
 
         Its own transaction, so a problem here never costs the clock's work (logged, tried again next tick)."""
-        from matrix.inspection import watch_silence
+        from matrix.casework.inspection import watch_silence
 
         try:
             with session_scope(self.engine) as session:

@@ -29,8 +29,8 @@ from sqlalchemy import Connection, Engine, and_, case, insert, or_, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from matrix.db import session_scope
-from matrix.models import PollerProcess, PollLease
+from matrix.storage.db import session_scope
+from matrix.storage.models import PollerProcess, PollLease
 from matrix.timeutil import as_utc
 
 log = logging.getLogger("wzmon.matrix.leases")

@@ -5,9 +5,9 @@ comments and reposts, where responses and forwardings appear). Urgency hints —
 the nearest deadline a source can settle — let the crawler's scheduler poll what matters first.
 
 Several pollers side by side (`wzmon run --poller-id NAME` on one or many machines): `LeasedPoller`
-claims each source's lease before reading it (`matrix.leases`), re-reads its cursor under the lease,
+claims each source's lease before reading it (`matrix.polling.leases`), re-reads its cursor under the lease,
 and every page commit checks the lease in the same transaction; all pollers take their requests from
-one bucket in the database (`matrix.sharedbudget`). The SLA clock runs in whichever poller holds the
+one bucket in the database (`matrix.polling.sharedbudget`). The SLA clock runs in whichever poller holds the
 `task:sla-clock` lease. A poller that dies holds its sources only until its leases expire.
 """
 from __future__ import annotations
@@ -21,13 +21,21 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine, func, select
 
-from crawler.budget import Backoff, BackoffPolicy, DEFAULT_POLICIES
+from crawler.budget import DEFAULT_POLICIES, Backoff, BackoffPolicy
 from crawler.poller import Poller, PollReport
 from crawler.store import HealthEvent, SourceState
-from matrix.db import session_scope
-from matrix.ingest import Ingestor
-from matrix.leases import DEFAULT_TTL, SLA_CLOCK_TASK, Lease, LeaseLost, LeaseManager, PollerRegistry, default_poller_id
-from matrix.models import Account, Case, PollCursor
+from matrix.polling.ingest import Ingestor
+from matrix.polling.leases import (
+    DEFAULT_TTL,
+    SLA_CLOCK_TASK,
+    Lease,
+    LeaseLost,
+    LeaseManager,
+    PollerRegistry,
+    default_poller_id,
+)
+from matrix.storage.db import session_scope
+from matrix.storage.models import Account, Case, PollCursor
 from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -41,7 +49,7 @@ def _nearest(*values: datetime | None) -> datetime | None:
 
 
 class DbPollStore:
-    """`crawler.store.PollStore` on the wzmon database (see `matrix.ingest` for what a commit does)."""
+    """`crawler.store.PollStore` on the wzmon database (see `matrix.polling.ingest` for what a commit does)."""
 
     def __init__(self, ingestor: Ingestor, now: Callable[[], datetime] | None = None):
         self.ingestor = ingestor
@@ -89,7 +97,7 @@ class DbPollStore:
                 add("comments", post_id, due)
                 add("reposts", post_id, due)
             # the comments under members' recent own posts, where citizens' requests open comment cases
-            # (matrix.inspection); ranked by the scheduler like every other source, by their own learned rates
+            # (matrix.casework.inspection); ranked by the scheduler like every other source, by their own learned rates
             seen = {x.key for x in out}
             for post_id, due in member_posts:
                 if f"comments:{post_id}" not in seen:
@@ -99,7 +107,7 @@ class DbPollStore:
     def _member_posts(self, s: Any, accounts: list[Account]) -> list[tuple[str, datetime | None]]:
         """(post id, nearest due of its open comment cases) for the members' own posts younger than the
         policy's `[inspection] comment_window`, while comment cases are switched on."""
-        from matrix.models import Post
+        from matrix.storage.models import Post
 
         rules = getattr(getattr(self.ingestor, "policy", None), "inspection", None)
         if rules is None or not rules.comment_cases:
@@ -132,14 +140,14 @@ class DbPollStore:
     def links_due(self, now: datetime, limit: int = 50) -> list[str]:
         """Links in members' own posts due for a check (never checked, or not within the policy's
         `[inspection] link_check_interval`, a day by default), oldest check first."""
-        from matrix.inspection import links_due
+        from matrix.casework.inspection import links_due
 
         with session_scope(self.engine) as s:
             return links_due(s, self.ingestor.policy, as_utc(now), min(limit, 50))
 
     def commit_link(self, result: Any) -> None:
         """Keep what checking one link found (crawler.linkcheck.LinkResult)."""
-        from matrix.inspection import store_link_result
+        from matrix.casework.inspection import store_link_result
 
         with session_scope(self.engine) as s:
             store_link_result(s, result.url, ok=result.ok, status=result.status, final_url=result.final_url,
@@ -154,9 +162,8 @@ def build_poller(engine: Engine, policy: Any, client_kwargs: dict, *, now: Calla
                  scorer: Any | None = None, **poller_kwargs: Any):  # noqa: ANN201 - TickingPoller
     """A crawler Poller over the database, that also runs the SLA clock after every pass."""
     from crawler.client import WeiboClient
-    from crawler.poller import Poller
-
     from crawler.linkcheck import LinkChecker
+    from crawler.poller import Poller
 
     client = WeiboClient(**client_kwargs)
     ingestor = Ingestor(engine, policy, scorer)
@@ -168,12 +175,11 @@ def build_poller(engine: Engine, policy: Any, client_kwargs: dict, *, now: Calla
 
 
 def seed_routes(engine: Engine, poller: Poller, now: datetime) -> None:
-    """Hand the poller the closed-route episodes stored by earlier runs (matrix.route_health.open_closures): the
+    """Hand the poller the closed-route episodes stored by earlier runs (matrix.storage.route_health.open_closures): the
     crawler knows no database, and without them each `poll --once` would open (and alert) a new episode. The
-    cookies stored as out of use are taken out of use again (matrix.cookie_state)."""
-    from matrix.route_health import open_closures
-
-    from matrix.cookie_state import restore_cookie_states
+    cookies stored as out of use are taken out of use again (matrix.storage.cookie_state)."""
+    from matrix.storage.cookie_state import restore_cookie_states
+    from matrix.storage.route_health import open_closures
 
     with session_scope(engine) as s:
         poller.routes.restore(open_closures(s, now))
@@ -193,8 +199,8 @@ class TickingPoller:
         return report
 
     def _record_cookies(self) -> None:
-        """Each cookie's state and requests, kept for `wzmon cookies` and the next run (matrix.cookie_state)."""
-        from matrix.cookie_state import record_cookie_states
+        """Each cookie's state and requests, kept for `wzmon cookies` and the next run (matrix.storage.cookie_state)."""
+        from matrix.storage.cookie_state import record_cookie_states
 
         record_cookie_states(self.ingestor.engine, getattr(self.poller.client, "credentials", None), self._now())
 
@@ -226,7 +232,7 @@ class TickingPoller:
 
 
 class LeasedPollStore(DbPollStore):
-    """DbPollStore whose commits are fenced by the poller's lease on the source (see `matrix.leases`)."""
+    """DbPollStore whose commits are fenced by the poller's lease on the source (see `matrix.polling.leases`)."""
 
     def __init__(self, ingestor: Ingestor, leases: LeaseManager, now: Callable[[], datetime] | None = None):
         super().__init__(ingestor, now=now)
@@ -409,8 +415,7 @@ def build_leased_poller(engine: Engine, policy: Any, client_kwargs: dict, *, pol
     per_minute / burst / jitter: the latest poller to start sets the site's rate).
     """
     from crawler.client import WeiboClient
-
-    from matrix.sharedbudget import DbRequestBudget
+    from matrix.polling.sharedbudget import DbRequestBudget
 
     client_kwargs = dict(client_kwargs)
     budget = client_kwargs.get("budget")

@@ -18,8 +18,8 @@ from typing import Callable
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from matrix.db import session_scope
-from matrix.models import SiteBudget
+from matrix.storage.db import session_scope
+from matrix.storage.models import SiteBudget
 from matrix.timeutil import utcnow
 
 log = logging.getLogger("wzmon.matrix.sharedbudget")

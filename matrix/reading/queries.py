@@ -14,25 +14,39 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from matrix.models import (
+from matrix.storage import rollup
+from matrix.storage.models import (
     Account,
     Alert,
     AlertAttempt,
     Case,
     CaseEvent,
     CrawlerHealth,
-    PollCursor,
     PolicyVersion,
+    PollCursor,
     Post,
 )
-from matrix.parsewarnings import PARSE_WARNING, latest_parse_warnings, parse_warning_counts
-from matrix import rollup
-from matrix.rollup import ACTIVE_STATUSES, COUNTED_STATUSES  # noqa: F401 - one definition, shared with the rollup (and re-exported)
+from matrix.storage.parsewarnings import (
+    PARSE_WARNING,
+    latest_parse_warnings,
+    parse_warning_counts,
+)
+from matrix.storage.rollup import ACTIVE_STATUSES, COUNTED_STATUSES  # noqa: F401 - one definition, shared with the rollup (and re-exported)
 from matrix.timeutil import SHANGHAI, as_utc, utcnow
 
 LEVELS = ("warning", "overdue", "催办", "通报")
@@ -157,8 +171,8 @@ def data_now(session: Session, live_within: timedelta = timedelta(days=2)) -> da
 def calendar_state(session: Session, account_uids: Scope = None) -> dict[str, Any]:
     """What the board says about the working calendar: open cases with a 时限待定 deadline or a provisional
     one (in the user's scope), and the warning from 60 days before the official calendar ends."""
-    from matrix.notices import calendar_outlook
-    from matrix.policy import load_policy
+    from matrix.rules.notices import calendar_outlook
+    from matrix.rules.policy import load_policy
 
     active = and_(Case.status.in_(ACTIVE_STATUSES), _scoped(Case.account_uid, account_uids))
     pending = _exec(session, select(func.count()).select_from(Case).where(active, Case.pending_dues.is_not(None))).scalar()
@@ -226,7 +240,7 @@ def _figures(days: Sequence[rollup.CaseDay]) -> dict[str, Any]:
 
 
 def _two_periods(session: Session, start: date, end: date, account_uids: Scope) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Figures for [start, end] and the period before it, from the daily rollup (exact: see matrix.rollup)."""
+    """Figures for [start, end] and the period before it, from the daily rollup (exact: see matrix.storage.rollup)."""
     prev_start, _ = previous_period(start, end)
     days = rollup.case_days(session.connection(), prev_start, end, account_uids)
     return _figures([r for r in days if r.day >= start]), _figures([r for r in days if r.day < start])
@@ -778,8 +792,8 @@ def crawler_alarm(session: Session, now: datetime | None = None) -> dict[str, An
 
 
 def closed_route_alarm(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Weibo routes closed an hour or more (matrix.route_health), for the board's banner: [{route, since, message}]."""
-    from matrix.route_health import closed_routes
+    """Weibo routes closed an hour or more (matrix.storage.route_health), for the board's banner: [{route, since, message}]."""
+    from matrix.storage.route_health import closed_routes
 
     return closed_routes(session, as_utc(now) or utcnow())
 
@@ -842,14 +856,14 @@ def alert_attempts(session: Session, *, account_uids: Scope = None, limit: int =
 
 
 def _board_policy() -> Any:
-    from matrix.policy import load_policy
+    from matrix.rules.policy import load_policy
 
     return load_policy(os.environ.get("WZMON_POLICY") or None)
 
 
 def silence_board(session: Session, now: datetime, account_uids: Scope = None) -> pd.DataFrame:
     """Every member account's silence at NOW (days since its last own post, level), longest first."""
-    from matrix.inspection import silence_now
+    from matrix.casework.inspection import silence_now
 
     rows = [s.as_dict() for s in silence_now(session, _board_policy(), now, account_uids)]
     cols = ["account_uid", "screen_name", "name", "department", "category", "last_post_at", "last_post_id",
@@ -861,7 +875,7 @@ def inspection_month(session: Session, month: str, now: datetime, account_uids: 
     """The month's inspection rows (those of `wzmon report inspect`), 单项否决 first."""
     from dataclasses import asdict
 
-    from matrix.inspection import CSV_FIELDS, inspect_month
+    from matrix.casework.inspection import CSV_FIELDS, inspect_month
 
     rep = inspect_month(session, _board_policy(), month, now, account_uids)
     return pd.DataFrame([asdict(r) for r in rep.rows], columns=CSV_FIELDS)
@@ -869,7 +883,7 @@ def inspection_month(session: Session, month: str, now: datetime, account_uids: 
 
 def dead_link_list(session: Session, account_uids: Scope = None) -> pd.DataFrame:
     """Links in members' own posts found dead at their last check, with the post."""
-    from matrix.inspection import dead_links
+    from matrix.casework.inspection import dead_links
 
     cols = ["account_uid", "screen_name", "url", "http_status", "error", "checked_at", "dead_since", "checks",
             "post_id", "post_text", "post_created_at", "post_url"]
@@ -878,14 +892,14 @@ def dead_link_list(session: Session, account_uids: Scope = None) -> pd.DataFrame
 
 def link_counts(session: Session, account_uids: Scope = None) -> dict[str, int]:
     """How many links in members' posts are known, checked and dead."""
-    from matrix.inspection import link_summary
+    from matrix.casework.inspection import link_summary
 
     return link_summary(session, account_uids)
 
 
 def inspection_rules(session: Session) -> dict[str, Any]:
     """The silence limits and the rule they apply (for the page's caption)."""
-    from matrix.inspection import zh_limit
+    from matrix.casework.inspection import zh_limit
 
     out = _board_policy().describe()["inspection"]
     return {**out, "silence_warning_zh": zh_limit(out["silence_warning"]), "silence_breach_zh": zh_limit(out["silence_breach"])}

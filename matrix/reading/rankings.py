@@ -18,12 +18,12 @@ Definitions (each figure is computed once, here):
   closure, or, while it sits at the coordinator, the forwarding. Lateness runs from the deadline to
   when it was met, or to `now` while still unmet, in working days (working minutes of the policy's
   calendar divided by the minutes of one working day); a case late on several deadlines counts its
-  largest lateness (`matrix.lateness`). overdue_count counts late cases; days_overdue is their
+  largest lateness (`matrix.storage.lateness`). overdue_count counts late cases; days_overdue is their
   working minutes late, summed, over the minutes of one working day.
 * negative_share: cases whose sentiment_label is "negative", over cases.
 
 For a period of whole days (the board's), counts, response minutes and the lateness of closed cases
-(final once closed) come from the daily rollup (`matrix.rollup`, exact at every moment), and only the
+(final once closed) come from the daily rollup (`matrix.storage.rollup`, exact at every moment), and only the
 cases still open are measured here; otherwise, and for the list of late cases, everything is computed
 from `cases`: counts in one grouped SQL query, lateness in numpy over the few columns it needs.
 """
@@ -38,9 +38,9 @@ import numpy as np
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from matrix import rollup
-from matrix.lateness import DEADLINES, late_cases
-from matrix.models import Account, Case
+from matrix.storage import rollup
+from matrix.storage.lateness import DEADLINES, late_cases
+from matrix.storage.models import Account, Case
 from matrix.timeutil import SHANGHAI, as_utc, utcnow
 
 EXCLUDED_STATUSES = ("invalid", "merged")
@@ -48,7 +48,7 @@ EXCLUDED_STATUSES = ("invalid", "merged")
 
 @dataclass
 class AccountRank:
-    """One account's figures for one period (field names are the contract in .ci/CONTRACTS.md)."""
+    """One account's figures for one period (the board, the 通报 and the rankings export read these fields)."""
 
     account_uid: str
     screen_name: str
@@ -69,7 +69,7 @@ class AccountRank:
     negative_share: float | None
     negative: int = 0
     # where the cases came from (0009): posts @-mentioning the account, and requests in the comments under its
-    # own posts (matrix.inspection); `cases` counts both. comment_on_time: comment cases answered by their
+    # own posts (matrix.casework.inspection); `cases` counts both. comment_on_time: comment cases answered by their
     # first-response deadline.
     mention_cases: int = 0
     comment_cases: int = 0
@@ -107,7 +107,7 @@ class PeriodRankings:
     ranks: list[AccountRank]
     total: AccountRank
     late_cases: list[LateCase] = field(default_factory=list)
-    # member accounts silent past the inspection limit within the period (set by matrix.report.build_report):
+    # member accounts silent past the inspection limit within the period (set by matrix.reading.report.build_report):
     # (account_uid, screen_name, department, days since the last post at the period's end, longest silence)
     silent: list[tuple[str, str, str, float | None, float | None]] = field(default_factory=list)
 
@@ -343,7 +343,7 @@ def period_rankings(
     give the same figures, which the tests check).
     """
     if policy is None:
-        from matrix.policy import load_policy
+        from matrix.rules.policy import load_policy
 
         policy = load_policy()
     now = as_utc(now) if now is not None else utcnow()

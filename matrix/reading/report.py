@@ -1,6 +1,6 @@
 """The weekly 通报: rankings of a period as Markdown (to publish) and CSV (to work with).
 
-Every number comes from `matrix.rankings.period_rankings`, the same function behind the board and
+Every number comes from `matrix.reading.rankings.period_rankings`, the same function behind the board and
 the exports, so the 通报, the board and an export of one period never disagree.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from matrix.rankings import AccountRank, PeriodRankings, period_rankings
 from matrix.links import case_url, page_url
+from matrix.reading.rankings import AccountRank, PeriodRankings, period_rankings
 from matrix.timeutil import SHANGHAI, iso_local, local
 
 FORMATS = ("md", "csv")
@@ -246,12 +246,12 @@ def build_report(
     department: str | None = None,
 ) -> PeriodRankings:
     """The rankings of the period (all figures of the report), and the member accounts that went without an
-    update for longer than the inspection limit within it (matrix.inspection)."""
-    from matrix.inspection import silence_in_period
-    from matrix.models import Account
+    update for longer than the inspection limit within it (matrix.casework.inspection)."""
+    from matrix.casework.inspection import silence_in_period
+    from matrix.storage.models import Account
 
     if policy is None:
-        from matrix.policy import load_policy
+        from matrix.rules.policy import load_policy
 
         policy = load_policy()
     data = period_rankings(session, period.start, period.end, account_uids, department, now=now, policy=policy)

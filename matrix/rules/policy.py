@@ -1,13 +1,13 @@
 """The office's management rules, read from a versioned TOML policy file.
 
 The rules of 问政银川 keep their hour and day limits private, so the office writes its own in a
-policy file; `matrix/policies/default.toml` ships limits drawn from published rules (each number
+policy file; `matrix/rules/policies/default.toml` ships limits drawn from published rules (each number
 says where it comes from). Every mistake in a file raises `PolicyError` naming the file, the key,
 the line where it can be found, and what is wrong.
 
 Limits are written as one string, "<amount> <working|calendar> <minutes|hours|days>", for example
 "4 working hours", "5 working days", "48 calendar hours", or "none" for no clock. How each is
-counted (see `matrix.workcal` for the working-time definitions):
+counted (see `matrix.rules.workcal` for the working-time definitions):
 
 * N working minutes/hours: the instant by which N×60 (or N) minutes of working time have passed.
 * N working days: close of business on the N-th working day after the day of receipt (a post on a
@@ -36,7 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from matrix.workcal import CalendarError, WorkingCalendar, parse_clock
+from matrix.rules.workcal import CalendarError, WorkingCalendar, parse_clock
 
 __all__ = [
     "KINDS",
@@ -234,13 +234,13 @@ def _file_stamp(path: Path | None) -> tuple[float, int] | None:
 
 
 def default_policy_path() -> Path:
-    return Path(str(resources.files("matrix.policies").joinpath("default.toml")))
+    return Path(str(resources.files("matrix.rules.policies").joinpath("default.toml")))
 
 
 def load_policy(path: str | Path | None = None, calendar_file: str | Path | None = None) -> "Policy":
     """Read and validate a policy file (None = the shipped default) and the office's calendar file of
-    imported notices (default: matrix.notices.calendar_file_path); raises PolicyError."""
-    from matrix.notices import calendar_file_path
+    imported notices (default: matrix.rules.notices.calendar_file_path); raises PolicyError."""
+    from matrix.rules.notices import calendar_file_path
 
     cal_path = Path(calendar_file) if calendar_file is not None else calendar_file_path(path)
     p = Path(path) if path is not None else default_policy_path()
@@ -554,7 +554,7 @@ class Policy:
 
     @staticmethod
     def _read_calendar(r: _Reader, cal: Any, source: str, calendar_file: Path | None = None) -> WorkingCalendar:
-        from matrix.notices import CalendarFile, NoticeError
+        from matrix.rules.notices import CalendarFile, NoticeError
 
         try:
             book = CalendarFile.load(calendar_file) if calendar_file is not None else None

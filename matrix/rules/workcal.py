@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
-from matrix.holidays import PROVISIONAL_YEARS, STATUTORY_RULE, statutory_holidays
+from matrix.rules.holidays import PROVISIONAL_YEARS, STATUTORY_RULE, statutory_holidays
 
 __all__ = [
     "CalendarError",
@@ -135,7 +135,7 @@ class WorkingCalendar:
         """`extra_workdays`/`extra_holidays`: the office's own days from the policy file. `notice_days`:
         days of the State Council notices the office imported (`wzmon calendar import`; True = working
         day), `notice_sources` naming each year's notice. A year neither chinesecalendar, a notice nor the
-        office's days cover is provisional (weekends and the statutory days of matrix.holidays).
+        office's days cover is provisional (weekends and the statutory days of matrix.rules.holidays).
         `official_until` ignores chinesecalendar's data after that year (to measure what a provisional year costs
         against the official one)."""
         self.source = source

@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from matrix.models import UTCDateTime
+from matrix.storage.models import UTCDateTime
 from matrix.timeutil import as_utc
 
 __all__ = ["COPY_MIN", "hold_write_lock", "bulk_insert", "bulk_executemany", "copy_rows", "copy_insert_new", "next_ids", "is_postgresql"]

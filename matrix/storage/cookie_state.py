@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from matrix.db import session_scope
-from matrix.models import CrawlerHealth
+from matrix.storage.db import session_scope
+from matrix.storage.models import CrawlerHealth
 from matrix.timeutil import as_utc
 
 IN_USE, OUT_OF_USE = "cookie_in_use", "cookie_out"

@@ -11,11 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 
-from matrix.db import current_revision, head_revision, open_db, safe_url
-from matrix.models import Base
+from matrix.storage.db import current_revision, head_revision, open_db, safe_url
+from matrix.storage.models import Base
 
 BATCH = 2000
 

@@ -18,11 +18,21 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, String, and_, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
-from matrix.models import Case, UTCDateTime
+from matrix.rules.workcal import _US_PER_MIN, WorkingCalendar
+from matrix.storage.models import Case, UTCDateTime
 from matrix.timeutil import as_utc
-from matrix.workcal import _US_PER_MIN, WorkingCalendar
 
 NONE = np.iinfo(np.int64).min  # a missing time (NaT) in the arrays of `local_us`
 DEADLINES = ("forward", "first_response", "closure")

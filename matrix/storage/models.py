@@ -134,7 +134,7 @@ class Post(Base):
     post_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
     raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_responses.id"), nullable=True)
     # pinned to the top of its author's timeline (0009): shown above newer posts, so a first read of a timeline
-    # does not vouch for the time between a pinned post and the oldest other post it shows (matrix.inspection)
+    # does not vouch for the time between a pinned post and the oldest other post it shows (matrix.casework.inspection)
     is_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_posts_dash_created", "created_at", "user_id", "sentiment_label"),)
@@ -184,11 +184,11 @@ class Case(Base):
     overdue_deadline: Mapped[str] = mapped_column(String(16), default="")
     overdue_since: Mapped[datetime | None] = mapped_column(nullable=True)
     # deadlines counted across a day of a provisional calendar year (comma-separated clock names), and
-    # deadlines that could not be counted at all (时限待定: JSON {clock: reason}); see matrix/holidays.py
+    # deadlines that could not be counted at all (时限待定: JSON {clock: reason}); see matrix/rules/holidays.py
     provisional_dues: Mapped[str] = mapped_column(String(64), default="", server_default="")
     pending_dues: Mapped[str | None] = mapped_column(Text, nullable=True)
     # where the request was seen (0009): 'mention' (a post naming the account) or 'comment' (a comment under
-    # a member's own post, see matrix/inspection.py)
+    # a member's own post, see matrix/casework/inspection.py)
     origin: Mapped[str] = mapped_column(String(16), default="mention", server_default="mention")
     sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -225,7 +225,7 @@ class CaseEvent(Base):
 
 class LinkCheck(Base):
     """A link seen in a member's own post (0009) and what its last check found: one row per URL, checked
-    at most once a day within the crawler's request budget (matrix/inspection.py, crawler/linkcheck.py)."""
+    at most once a day within the crawler's request budget (matrix/casework/inspection.py, crawler/linkcheck.py)."""
 
     __tablename__ = "link_checks"
     url: Mapped[str] = mapped_column(String(1024), primary_key=True)
@@ -375,7 +375,7 @@ class RollupCaseDay(Base):
     """The board's period figures per Asia/Shanghai day (the day cases opened) and account (0006).
 
     A cache of `cases`, exact by construction: triggers mark every day whose cases change in
-    `rollup_dirty`, and readers compute marked days from `cases` itself (see `matrix.rollup`).
+    `rollup_dirty`, and readers compute marked days from `cases` itself (see `matrix.storage.rollup`).
     account_uid '' stands for cases with no account.
     """
 

@@ -15,8 +15,8 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matrix.db import chunks
-from matrix.models import CrawlerHealth
+from matrix.storage.db import chunks
+from matrix.storage.models import CrawlerHealth
 
 PARSE_WARNING = "parse_warning"
 RECENT_ROWS = 20  # a source's warning rows a new warning is compared with

@@ -13,13 +13,13 @@ cache that can never be read stale:
 * readers (`case_days`, `post_days`) take a day from the rollup only while no marker names it (and, when
   they ask for lateness, only if it was measured on their calendar), and compute other days from the
   base tables with the same code that fills the rollup;
-* `refresh` folds marked days back in (after each clock tick, see `matrix.ingest.Ingestor.tick`);
+* `refresh` folds marked days back in (after each clock tick, see `matrix.polling.ingest.Ingestor.tick`);
   `rebuild` recomputes everything (`install` runs it; the migration runs `install`).
 
 If the triggers are missing (a later SQLite migration that rebuilds `cases` or `posts` in batch mode
 drops them: it must call `install` again), readers do not trust the rollup and compute directly.
 
-The marker table is deliberately not part of `matrix.models.Base`: `wzmon db copy` copies and
+The marker table is deliberately not part of `matrix.storage.models.Base`: `wzmon db copy` copies and
 compares every model table, and the target's own triggers write markers of their own.
 """
 from __future__ import annotations
@@ -48,10 +48,10 @@ from sqlalchemy import (
     true,
 )
 
-from matrix.lateness import calendar_key, late_cases
-from matrix.models import Case, Post, RollupCaseDay, RollupPostDay
+from matrix.rules.workcal import WorkingCalendar
+from matrix.storage.lateness import calendar_key, late_cases
+from matrix.storage.models import Case, Post, RollupCaseDay, RollupPostDay
 from matrix.timeutil import SHANGHAI, as_utc
-from matrix.workcal import WorkingCalendar
 
 ACTIVE_STATUSES = ("awaiting_forward", "open", "responded")
 COUNTED_STATUSES = ("awaiting_forward", "open", "responded", "closed")  # not invalid, not merged
@@ -341,7 +341,7 @@ def compute_post_days(conn: Connection, days: Iterable[date] | None) -> dict[dat
 
 def default_calendar() -> WorkingCalendar:
     """The shipped policy's calendar: what the rollup measures lateness on when no policy is at hand."""
-    from matrix.policy import load_policy
+    from matrix.rules.policy import load_policy
 
     return load_policy().calendar
 

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.routes import Closure
-
-from matrix.models import CrawlerHealth
+from matrix.storage.models import CrawlerHealth
 from matrix.timeutil import as_utc
 
 ROUTE_ALERT_MINUTES = 60.0

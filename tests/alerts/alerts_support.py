@@ -1,5 +1,5 @@
 """Real parts for the alerts tests: an SMTP server (aiosmtpd), a robot/webhook receiver that checks
-signatures the way DingTalk and Feishu do, and rows created through matrix.models.
+signatures the way DingTalk and Feishu do, and rows created through matrix.storage.models.
 
 A module of its own (not conftest) so tests can import it by a name no other test folder uses."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from matrix.models import Case, CaseEvent, Post
+from matrix.storage.models import Case, CaseEvent, Post
 
 # Monday 2026-11-23 10:00 in Yinchuan (a working day), in UTC
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)

@@ -10,8 +10,8 @@ import pytest
 from alerts_support import Receiver, SmtpServer, add_case, add_event, free_port
 from matrix.alerts import outbox
 from matrix.alerts.config import AlertsConfig, SmtpConfig
-from matrix.db import open_db, session_scope
-from matrix.models import Account
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account
 
 @pytest.fixture
 def smtp_server():

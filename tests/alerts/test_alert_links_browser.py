@@ -18,7 +18,7 @@ from alerts_support import T0
 from dashboard import auth, server
 from matrix.alerts import outbox
 from matrix.alerts.sender import Sender
-from matrix.db import dispose_engines, session_scope
+from matrix.storage.db import dispose_engines, session_scope
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")]
@@ -108,7 +108,7 @@ def test_every_link_in_alerts_digests_and_reports_opens_what_it_names(
     case_links = {u for u in police_links if "/case?" in u}
     assert _urls(office_mail, base), office_mail  # the office digest links the board
 
-    from matrix.report import build_report, render_markdown, span_period
+    from matrix.reading.report import build_report, render_markdown, span_period
 
     with session_scope(engine) as s:
         period = span_period(f"{(T0 - timedelta(days=6)):%Y-%m-%d}", f"{(T0 + timedelta(days=1)):%Y-%m-%d}")

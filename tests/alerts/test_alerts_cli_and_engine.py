@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from alerts_support import T0
-from matrix.db import session_scope
-from matrix.models import Alert, AlertAttempt, CaseEvent, Post
+from matrix.storage.db import session_scope
+from matrix.storage.models import Alert, AlertAttempt, CaseEvent, Post
 
 DING_SECRET = "SECcli0123456789abcdef0123456789"
 
@@ -28,7 +28,7 @@ def cli_env(monkeypatch, smtp_server):
 
 
 def wzmon(db_url, *args):
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     return CliRunner().invoke(main, ["--db", db_url, "alerts", *args], catch_exceptions=False)
 
@@ -75,11 +75,11 @@ def test_send_list_and_digest_commands(db_url, engine, make_account, queue_alert
 
 
 def test_case_engine_events_queue_alerts_that_arrive_once(engine, config, make_account, smtp_server):
-    """Through matrix.cases: a citizen's post opens a case; later evaluations reach warning,
+    """Through matrix.casework.cases: a citizen's post opens a case; later evaluations reach warning,
     overdue, 催办 and 通报, and each level's alert is delivered exactly once."""
-    cases = pytest.importorskip("matrix.cases")
+    cases = pytest.importorskip("matrix.casework.cases")
     from matrix.alerts.sender import Sender
-    from matrix.policy import load_policy
+    from matrix.rules.policy import load_policy
 
     policy = load_policy()
     cfg = config.with_(office_contacts=({"channel": "email", "address": "duban@office.test"},))

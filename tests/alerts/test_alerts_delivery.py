@@ -13,8 +13,8 @@ from sqlalchemy import select
 from alerts_support import T0
 from matrix.alerts.channels import dingtalk
 from matrix.alerts.sender import Sender
-from matrix.db import session_scope
-from matrix.models import Alert, AlertAttempt
+from matrix.storage.db import session_scope
+from matrix.storage.models import Alert, AlertAttempt
 
 DING_TOKEN = "d1a9f00dd1a9f00dd1a9f00dd1a9f00dd1a9f00d"
 DING_SECRET = "SECd1a9f00d5ec12e7aaaaaaaaaaaaaaaaaaaa"

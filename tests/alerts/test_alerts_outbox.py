@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from alerts_support import T0, add_case, add_event
 from matrix.alerts import outbox
-from matrix.db import session_scope
-from matrix.models import Alert
+from matrix.storage.db import session_scope
+from matrix.storage.models import Alert
 
 TOKEN = "feedfacecafebeef0123456789abcdef"
 
@@ -84,7 +84,7 @@ def test_two_writers_racing_insert_one_row(engine, config, make_account):
     with session_scope(engine) as s:
         case_id = add_case(s, uid).id
     with session_scope(engine) as s1, session_scope(engine) as s2:
-        from matrix.models import Case
+        from matrix.storage.models import Case
 
         c1 = s1.get(Case, case_id)
         assert outbox.enqueue_for_event(s1, c1, add_event(s1, c1, "overdue")) == 1

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from matrix.alerts.sender import Sender
 from matrix.alerts.window import Window
-from matrix.db import session_scope
-from matrix.models import Alert, Case
+from matrix.storage.db import session_scope
+from matrix.storage.models import Alert, Case
 
 SH = timezone(timedelta(hours=8))
 

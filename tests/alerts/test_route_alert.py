@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from matrix.alerts.config import AlertsConfig
 from matrix.alerts.outbox import enqueue_route_alerts
-from matrix.db import open_db, session_scope
-from matrix.models import Alert, CrawlerHealth
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Alert, CrawlerHealth
 
 T0 = datetime(2026, 12, 21, 1, 0, tzinfo=timezone.utc)
 OFFICE = AlertsConfig(office_contacts=({"channel": "email", "address": "duban@example.gov.cn"},))
@@ -54,13 +54,13 @@ def test_one_alert_per_closed_route_episode(db_url) -> None:
 
 def test_repeated_poll_once_runs_keep_one_episode_and_one_alert(db_url, tmp_path) -> None:
     """Cron-style `wzmon poll --once` runs against a fake Weibo whose m.weibo.cn refuses (real HTTP): each run takes
-    over the episode the previous ones stored (matrix.route_health.open_closures), so the office hears once."""
+    over the episode the previous ones stored (matrix.storage.route_health.open_closures), so the office hears once."""
     from click.testing import CliRunner
 
     from crawler.fake_weibo.clock import SimClock
     from crawler.fake_weibo.scenario import Scenario
     from crawler.fake_weibo.server import serve_in_thread
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     end = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
     scenario = Scenario(seed=7, accounts=2, days=2, history_days=1, end=end)

@@ -15,7 +15,7 @@ def _write() -> None:
 
 
 atexit.register(_write)
-from matrix.cli import main  # noqa: E402
+from matrix.cli.root import main  # noqa: E402
 
 sys.argv[0] = "wzmon"
 main()

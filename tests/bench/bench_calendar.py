@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from matrix.policy import Limit, load_policy  # noqa: E402
-from matrix.workcal import WorkingCalendar  # noqa: E402
+from matrix.rules.policy import Limit, load_policy  # noqa: E402
+from matrix.rules.workcal import WorkingCalendar  # noqa: E402
 
 SH = timezone(timedelta(hours=8))
 LIMITS = [Limit(4, "hours", "working"), Limit(1, "days", "working"), Limit(5, "days", "working"),

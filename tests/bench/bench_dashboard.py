@@ -27,10 +27,10 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from matrix import rollup  # noqa: E402
-from matrix.db import dispose_engines, open_db, session_scope  # noqa: E402
+from matrix.storage import rollup  # noqa: E402
+from matrix.storage.db import dispose_engines, open_db, session_scope  # noqa: E402
 from matrix.timeutil import SHANGHAI  # noqa: E402
-from matrix.models import Account, Alert, Case, CaseEvent, CrawlerHealth, PollCursor, Post  # noqa: E402
+from matrix.storage.models import Account, Alert, Case, CaseEvent, CrawlerHealth, PollCursor, Post  # noqa: E402
 
 FIRST_RENDER_S = 2.0
 FILTER_CHANGE_S = 1.0
@@ -303,8 +303,8 @@ def bench_pages(url: str, users_file: Path, prewarm: bool) -> list[tuple[str, st
 
 
 def bench_queries(url: str) -> None:
-    from matrix import queries as q
-    from matrix.rankings import account_rankings
+    from matrix.reading import queries as q
+    from matrix.reading.rankings import account_rankings
 
     engine = open_db(url)
     with session_scope(engine) as s:

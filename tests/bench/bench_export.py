@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 CHILD = r"""
 import json, os, resource, sys, time, tracemalloc
-from matrix.db import open_db
+from matrix.storage.db import open_db
 from matrix.export.api import export_table
 url, fmt, out, limit, trace = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 engine = open_db(url, create=True)  # migrates a kept bench database if the schema moved on
@@ -52,7 +52,7 @@ WORDS = ["@问政银川 ", "路灯坏了", "噪音扰民", "请尽快处理", "\
 
 
 def generate(path: Path, rows: int) -> float:
-    from matrix.db import dispose_engines, open_db
+    from matrix.storage.db import dispose_engines, open_db
 
     url = f"sqlite:///{path}"
     open_db(url, create=True)

@@ -85,8 +85,8 @@ def parse_rate(folder: Path) -> tuple[float, int]:
 def executemany_rate(folder: Path, tmp: Path) -> float:
     """The same post rows through the driver's executemany alone (no parsing timed, no scoring, no cases)."""
     from crawler.importer import parse_file
-    from matrix.db import open_db
-    from matrix.ingest import flatten_items
+    from matrix.storage.db import open_db
+    from matrix.polling.ingest import flatten_items
 
     seen: dict[str, dict] = {}
     for f in sorted(folder.glob("*.json")):

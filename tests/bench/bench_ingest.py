@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from matrix.db import dispose_engines, open_db, session_scope  # noqa: E402
-from matrix.models import Post, PollerProcess  # noqa: E402
+from matrix.storage.db import dispose_engines, open_db, session_scope  # noqa: E402
+from matrix.storage.models import Post, PollerProcess  # noqa: E402
 from tests.scale import scaleutil as su  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -4,13 +4,13 @@
 
 1. Inserts in bulk a roster (coordinator + 130 members) and N open cases opened over the 10 days
    before `now`, with the state the shipped policy gives them (due dates and levels from the case
-   engine's own pure `matrix.cases.clock`, so the database is what the engine would have left).
-2. Times the explicit, recorded recomputation `matrix.cases.recompute(session, policy, now)` under a
+   engine's own pure `matrix.casework.cases.clock`, so the database is what the engine would have left).
+2. Times the explicit, recorded recomputation `matrix.casework.cases.recompute(session, policy, now)` under a
    changed policy (new version, every closure limit longer and first response 2 working days): every
    case's due dates move and each gets a `recomputed` event. Target: under 5 s for 100,000 on SQLite.
    With --tighten it then also recomputes under a tighter policy, where levels rise and the engine
    writes level events and alert-outbox rows for each rising case (a different, slower path).
-3. Adds N closed cases and times `matrix.rankings.account_rankings` over all 2N.
+3. Adds N closed cases and times `matrix.reading.rankings.account_rankings` over all 2N.
 Prints figures and the ratio to the target (< 1 meets it).
 """
 from __future__ import annotations
@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from matrix.cases import clock, ensure_policy_version, level_order, recompute  # noqa: E402
-from matrix.db import open_db, session_scope  # noqa: E402
-from matrix.models import Account, Case, CaseEvent, Post  # noqa: E402
-from matrix.policy import Policy, default_policy_path, load_policy  # noqa: E402
-from matrix.rankings import account_rankings  # noqa: E402
+from matrix.casework.cases import clock, ensure_policy_version, level_order, recompute  # noqa: E402
+from matrix.storage.db import open_db, session_scope  # noqa: E402
+from matrix.storage.models import Account, Case, CaseEvent, Post  # noqa: E402
+from matrix.rules.policy import Policy, default_policy_path, load_policy  # noqa: E402
+from matrix.reading.rankings import account_rankings  # noqa: E402
 from matrix.timeutil import SHANGHAI  # noqa: E402
 
 TARGET_RECOMPUTE_S = 5.0

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests" / "bench"))
 from sqlalchemy import text  # noqa: E402
 
 from bench_ingest import PG, fresh_pg  # noqa: E402
-from matrix.db import dispose_engines, open_db  # noqa: E402
+from matrix.storage.db import dispose_engines, open_db  # noqa: E402
 from tests.scale import scaleutil as su  # noqa: E402
 
 # 432 is left out: it carries Retry-After: 60, which the pollers honour (a minute of real time per refusal)

@@ -1,9 +1,9 @@
 """A hand-built week of cases (ISO week 2025-W47) for the rankings and report tests, with the
 tests' own reading of lateness.
 
-Cases are inserted straight through matrix.models with their due dates written out, so the figures
-depend only on the definitions in matrix/rankings.py, not on the case engine. Lateness is counted
-against the default working hours by `count_working_minutes`, independently of matrix.workcal.
+Cases are inserted straight through matrix.storage.models with their due dates written out, so the figures
+depend only on the definitions in matrix/reading/rankings.py, not on the case engine. Lateness is counted
+against the default working hours by `count_working_minutes`, independently of matrix.rules.workcal.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from casework_helpers import bj, count_working_minutes
-from matrix.models import Case, Post
+from matrix.storage.models import Case, Post
 
 START, END = bj(2025, 11, 17), bj(2025, 11, 24)  # ISO week 2025-W47
 NOW = bj(2025, 11, 26, 10, 0)

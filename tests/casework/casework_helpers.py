@@ -1,8 +1,8 @@
 """Helpers for the casework tests: a small matrix (coordinator + three members), Beijing-time
 instants, a working-minutes oracle, and opening/answering cases.
 
-Cases open through the real case engine (`matrix.cases.process_items`) from posts stored with
-matrix.models, so office actions are tested against the engine that replays them.
+Cases open through the real case engine (`matrix.casework.cases.process_items`) from posts stored with
+matrix.storage.models, so office actions are tested against the engine that replays them.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matrix.cases import process_items
-from matrix.db import session_scope
-from matrix.models import Account, Case, CaseEvent, Post
+from matrix.casework.cases import process_items
+from matrix.storage.db import session_scope
+from matrix.storage.models import Account, Case, CaseEvent, Post
 from matrix.timeutil import SHANGHAI
 
 ROSTER = [
@@ -35,7 +35,7 @@ def bj(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 
 
 def count_working_minutes(a: datetime, b: datetime) -> int:
-    """Working minutes in [a, b): the test's own oracle, independent of matrix.workcal.
+    """Working minutes in [a, b): the test's own oracle, independent of matrix.rules.workcal.
 
     Walks the days, and on each working day (chinese_calendar) adds the overlap of [a, b) with each
     block of working hours, in whole minutes (the instants used in tests fall on whole minutes).

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from casework_helpers import World
-from matrix.db import open_db
-from matrix.policy import load_policy
+from matrix.storage.db import open_db
+from matrix.rules.policy import load_policy
 
 
 @pytest.fixture(scope="session")

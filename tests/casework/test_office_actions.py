@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from casework_helpers import bj, count_working_minutes
-from matrix import actions
-from matrix.actions import ActionError
-from matrix.models import Case, CaseEvent
+from matrix.casework import actions
+from matrix.casework.actions import ActionError
+from matrix.storage.models import Case, CaseEvent
 
 OPENED = bj(2025, 11, 17, 10, 0)  # Monday 10:00
 CLOSURE_DUE = bj(2025, 11, 20, 17, 30)  # 咨询: close of business on the 3rd working day after Monday

@@ -8,7 +8,7 @@ import pytest
 
 from casework_data import END, MINUTES_PER_DAY, NOW, SPECS, START, insert, is_late, lateness_days
 from casework_helpers import bj, count_working_minutes
-from matrix.rankings import account_rankings, period_rankings
+from matrix.reading.rankings import account_rankings, period_rankings
 
 
 def expected(account: str) -> dict:

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from casework_data import END, NOW, START, insert
 from casework_helpers import bj
-from matrix.cli import main
-from matrix.models import Case, CaseEvent
-from matrix.rankings import account_rankings, period_rankings
-from matrix.report import (
+from matrix.cli.root import main
+from matrix.storage.models import Case, CaseEvent
+from matrix.reading.rankings import account_rankings, period_rankings
+from matrix.reading.report import (
     CSV_FIELDS, ReportError, last_full_week, render_csv, render_markdown, span_period, week_period, write_report,
 )
 

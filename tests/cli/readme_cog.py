@@ -24,7 +24,7 @@ def help_of(command: str) -> None:
     """The `--help` of `wzmon COMMAND` as a fenced block, exactly as a terminal 100 columns wide shows it."""
     from click.testing import CliRunner
 
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     res = CliRunner().invoke(main, [*command.split(), "--help"], terminal_width=100, prog_name="wzmon")
     assert res.exit_code == 0, res.output

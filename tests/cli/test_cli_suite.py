@@ -18,12 +18,12 @@ import pytest
 from tests.cli.entries import ENTRIES, Entry
 
 REPO = Path(__file__).resolve().parents[2]
-WZMON = [sys.executable, "-m", "matrix.cli"]
+WZMON = [sys.executable, "-m", "matrix.cli.root"]
 NOW = "2026-12-22T10:00"
 
 
 def command_paths() -> list[str]:
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     def walk(cmd: click.Command, path: list[str]):  # noqa: ANN202
         if isinstance(cmd, click.Group):
@@ -50,7 +50,7 @@ def test_every_command_has_entries():
 def test_every_command_help_ends_with_an_example():
     from click.testing import CliRunner
 
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     lacking = []
     for path in command_paths():
@@ -84,8 +84,8 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     """A demo database played at 2026-12-22 10:00, made once; each entry works on its own copy."""
     from sqlalchemy import select
 
-    from matrix.db import dispose_engines, open_db, session_scope
-    from matrix.models import Account, Case
+    from matrix.storage.db import dispose_engines, open_db, session_scope
+    from matrix.storage.models import Account, Case
 
     tmp = tmp_path_factory.mktemp("cli-demo")
     url = f"sqlite:///{tmp / 'demo.db'}"
@@ -199,8 +199,8 @@ def test_every_case_link_in_the_demo_outbox_names_that_cases_page(demo_db):
     each for the case the alert is about; tests/alerts/test_alert_links_browser.py opens such links in chromium."""
     from sqlalchemy import select
 
-    from matrix.db import dispose_engines, open_db, session_scope
-    from matrix.models import Alert
+    from matrix.storage.db import dispose_engines, open_db, session_scope
+    from matrix.storage.models import Alert
 
     with session_scope(open_db(f"sqlite:///{demo_db[0]}")) as s:
         alerts = [(a.case_id, a.body) for a in s.scalars(select(Alert).where(Alert.case_id.is_not(None)))]

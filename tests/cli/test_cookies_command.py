@@ -12,7 +12,7 @@ from crawler.cookiepool import fingerprint
 from crawler.fake_weibo.clock import SimClock
 from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.server import serve_in_thread
-from matrix.cli import main
+from matrix.cli.root import main
 
 END = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 A, B = "SUB=_2A25office-secret-a; SUBP=0033a", "SUB=_2A25member-secret-b; SUBP=0033b"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from matrix.db import dispose_engines, open_db, session_scope
-from matrix.models import Case, Post, RawResponse
+from matrix.storage.db import dispose_engines, open_db, session_scope
+from matrix.storage.models import Case, Post, RawResponse
 
 DATA = Path(__file__).resolve().parents[1] / "crawler" / "data"
 GOOD = ["timeline_getindex.json", "search_getindex.json", "hotflow.json", "reposts.json", "extend.json",
@@ -22,7 +22,7 @@ BAD = {"login_answer.json": "login/captcha answer", "truncated.json": "broken or
 
 
 def wzmon(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "matrix.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "matrix.cli.root", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "WZMON_NOW": "2026-12-22T10:00"}, timeout=300)
 
 

@@ -103,7 +103,7 @@ def test_readme_has_examples():
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("readme-demo")
     env = {**os.environ, "WZMON_NOW": "2026-12-22T10:00"}
-    out = subprocess.run([sys.executable, "-m", "matrix.cli", "--db", f"sqlite:///{tmp / 'wzmon.db'}", "demo",
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", f"sqlite:///{tmp / 'wzmon.db'}", "demo",
                           "--no-dashboard", "--play-seconds", "2"], env=env, cwd=tmp, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -74,7 +74,7 @@ def test_epoch_millisecond_dates_in_any_machine_zone(machine_zone):
 
 def test_wzmon_parse_in_another_zone_keeps_shanghai_times():
     env = dict(os.environ, TZ="America/Los_Angeles")
-    out = subprocess.run([sys.executable, "-m", "matrix.cli", "parse",
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "parse",
                           str(CORPUS / "SpiderClub-weibospider" / "weibo_com_aj_repost_big.json")],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr

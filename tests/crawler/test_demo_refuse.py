@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-WZMON = [sys.executable, "-m", "matrix.cli"]
+WZMON = [sys.executable, "-m", "matrix.cli.root"]
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ def test_a_page_with_one_broken_item_keeps_the_others(tmp_path):
     assert len(parsed.warnings) == 1
     assert str(page) in parsed.warnings[0] and "4649100000000004" in parsed.warnings[0]
     assert "上辈子某天" in parsed.warnings[0]
-    out = subprocess.run([sys.executable, "-m", "matrix.cli", "parse", str(page)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "parse", str(page)], capture_output=True, text=True,
                          env=dict(os.environ), timeout=120)
     assert out.returncode == 0, out.stderr
     assert len([json.loads(line) for line in out.stdout.splitlines()]) == 3

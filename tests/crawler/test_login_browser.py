@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's /usr/bin/chromium")
 def test_login_stores_cookie_mode_600_and_names_the_account(fake_weibo, tmp_path):
     target = tmp_path / "conf" / "weibo.cookie"
-    wzmon = [sys.executable, "-m", "matrix.cli"]
+    wzmon = [sys.executable, "-m", "matrix.cli.root"]
     proc = subprocess.Popen([*wzmon, "login", "--headless", "--base-url", fake_weibo.base_url,
                              "--cookie-file", str(target), "--timeout", "60"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -42,6 +42,6 @@ def test_login_stores_cookie_mode_600_and_names_the_account(fake_weibo, tmp_path
 
 def test_login_without_scan_times_out_clearly(fake_weibo, tmp_path):
     target = tmp_path / "weibo.cookie"
-    r = subprocess.run([sys.executable, "-m", "matrix.cli", "login", "--headless", "--base-url", fake_weibo.base_url,
+    r = subprocess.run([sys.executable, "-m", "matrix.cli.root", "login", "--headless", "--base-url", fake_weibo.base_url,
                         "--cookie-file", str(target), "--timeout", "2"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "no login within 2s" in r.stderr and not target.exists()

@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crawler.importer import parse_file
-from matrix.db import dispose_engines, open_db, session_scope
-from matrix.models import Case, Post, RawResponse
+from matrix.storage.db import dispose_engines, open_db, session_scope
+from matrix.storage.models import Case, Post, RawResponse
 
 PEERS = Path(__file__).parent / "peer_files"
 SH = timezone(timedelta(hours=8))
@@ -62,7 +62,7 @@ def test_peer_files_import_with_their_cases(db_url, tmp_path):
     env = {**os.environ, "WZMON_NOW": "2026-11-20T18:00"}
 
     def wzmon(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "matrix.cli", "--db", db_url, *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", db_url, *args], capture_output=True,
                               text=True, env=env, timeout=300)
 
     assert wzmon("accounts", "import", str(roster)).returncode == 0

@@ -35,7 +35,7 @@ AK_LIST_0 = [
 
 
 def _parse_lines(path: Path) -> list[dict]:
-    out = subprocess.run([sys.executable, "-m", "matrix.cli", "parse", str(path)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "parse", str(path)], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
@@ -78,7 +78,7 @@ def test_profile_long_text_and_an_empty_answer():
 
 def test_the_corpus_imported_twice_adds_nothing_the_second_time(db_url, tmp_path):
     def run(path: Path) -> dict:
-        out = subprocess.run([sys.executable, "-m", "matrix.cli", "--db", db_url, "import", str(path), "--format",
+        out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", db_url, "import", str(path), "--format",
                               "json"], capture_output=True, text=True, timeout=300, env=dict(os.environ))
         assert "Traceback" not in out.stderr
         return json.loads(out.stdout)

@@ -128,7 +128,7 @@ def test_favorites_list_in_the_weibo_com_item_shape():
 
 
 def test_wzmon_parse_reads_the_ajax_files():
-    out = subprocess.run([sys.executable, "-m", "matrix.cli", "parse", str(MYMBLOG), str(FAVS)], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "parse", str(MYMBLOG), str(FAVS)], capture_output=True,
                          text=True, timeout=120, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]

@@ -32,7 +32,7 @@ def _ms(ms: int) -> str:
 
 
 def _parse_cli(path: Path) -> list[dict]:
-    out = subprocess.run([sys.executable, "-m", "matrix.cli", "parse", str(path)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "parse", str(path)], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]

@@ -7,7 +7,7 @@ import pytest
 
 from dashboard import auth
 from dashboard_seed import APP, PASSWORDS, A, B, Seeded, seed
-from matrix.db import open_db
+from matrix.storage.db import open_db
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A small, fully known data set for the board's tests, written through matrix.models.
+"""A small, fully known data set for the board's tests, written through matrix.storage.models.
 
 Accounts: coordinator C (问政银川), members A (银川公安) and B (银川教育). Each member has cases in every
 state; one of B's posts carries hostile markup. All times are relative to NOW (a fixed instant).
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from matrix.db import session_scope
-from matrix.models import Account, Alert, AlertAttempt, Case, CaseEvent, CrawlerHealth, PollCursor, Post
+from matrix.storage.db import session_scope
+from matrix.storage.models import Account, Alert, AlertAttempt, Case, CaseEvent, CrawlerHealth, PollCursor, Post
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 # the test users' passwords (imported by name from here, not from conftest: another tests/ folder has a conftest too)

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard_seed import APP, PASSWORDS
 from dashboard import auth
 from dashboard_seed import A, A_SECRET, B, B_SECRET, EVIL_TEXT, block_crawler
-from matrix.db import open_db, session_scope
-from matrix.models import Case, CaseEvent
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Case, CaseEvent
 
 PAGES = ["overview", "overdue", "negative", "rankings", "inspection", "trends", "case", "crawler", "alerts", "export"]
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from dashboard import auth, server
 from dashboard.cli import COMMANDS
 from dashboard_seed import A, seed
-from matrix.cli import main
-from matrix.db import open_db
+from matrix.cli.root import main
+from matrix.storage.db import open_db
 
 for _cmd in COMMANDS:  # the lead's root registers dashboard.cli; make sure it is there for these tests
     main.add_command(_cmd)

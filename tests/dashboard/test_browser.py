@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from dashboard import auth, server
 from dashboard_seed import A, A_SECRET, B, B_SECRET, EVIL_TEXT, Seeded, block_crawler, seed
-from matrix.db import dispose_engines, get_engine, open_db, session_scope
-from matrix.models import Case, CaseEvent
+from matrix.storage.db import dispose_engines, get_engine, open_db, session_scope
+from matrix.storage.models import Case, CaseEvent
 
 pytestmark = [
     pytest.mark.browser,

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from dashboard import auth
-from matrix.db import dispose_engines, open_db, session_scope
-from matrix.models import Case
+from matrix.storage.db import dispose_engines, open_db, session_scope
+from matrix.storage.models import Case
 from test_browser import CHROMIUM_ARGS, PASSWORDS, grid_text, nav, running_board, shot, sign_in
 
 pytestmark = [
@@ -28,7 +28,7 @@ def test_calendar_banner_counts_and_badge_at_the_year_boundary(tmp_path):
 
     db_url = f"sqlite:///{tmp_path / 'wzmon.db'}"
     env = {**os.environ, "WZMON_NOW": NOW, "WZMON_CALENDAR": str(tmp_path / "calendar.toml")}
-    demo = subprocess.run([sys.executable, "-m", "matrix.cli", "--db", db_url, "demo", "--no-dashboard",
+    demo = subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", db_url, "demo", "--no-dashboard",
                            "--play-seconds", "2"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stderr[-2000:]
     with session_scope(open_db(db_url)) as s:

@@ -13,14 +13,14 @@ from typing import Iterator
 import pytest
 
 from dashboard import auth
-from matrix.db import dispose_engines, open_db, session_scope
+from matrix.storage.db import dispose_engines, open_db, session_scope
 from test_browser import CHROMIUM_ARGS, PASSWORDS, grid_text, idle, running_board, shot, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inspection"))
 from inspection_world import A, D, NAMES, NOW, build  # noqa: E402
 
-from matrix.inspection import record_links, store_link_result  # noqa: E402
-from matrix.models import Post  # noqa: E402
+from matrix.casework.inspection import record_links, store_link_result  # noqa: E402
+from matrix.storage.models import Post  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser,

@@ -17,7 +17,7 @@ import pytest
 
 from dashboard import auth, server
 from dashboard_seed import A, A_SECRET, B_SECRET, Seeded, seed
-from matrix.db import dispose_engines, open_db
+from matrix.storage.db import dispose_engines, open_db
 from oidc_provider import OIDCProvider
 from test_browser import browser, grid_text, idle, nav, running_board, shot  # noqa: F401 - browser: fixture
 

@@ -17,9 +17,9 @@ from crawler.parsers import parse_index
 from crawler.types import Page, RawResponse
 from dashboard import auth
 from dashboard_seed import A, B, NOW, seed
-from matrix.db import dispose_engines, open_db
-from matrix.ingest import Ingestor
-from matrix.policy import load_policy
+from matrix.storage.db import dispose_engines, open_db
+from matrix.polling.ingest import Ingestor
+from matrix.rules.policy import load_policy
 from test_browser import CHROMIUM_ARGS, PASSWORDS, column, grid_text, idle, running_board, shot, sign_in
 
 pytestmark = [

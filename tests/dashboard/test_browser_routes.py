@@ -25,7 +25,7 @@ def test_closed_route_banner_on_overview_and_crawler_page(tmp_path):
 
     db_url = f"sqlite:///{tmp_path / 'wzmon.db'}"
     env = {**os.environ, "WZMON_NOW": NOW}
-    demo = subprocess.run([sys.executable, "-m", "matrix.cli", "--db", db_url, "demo", "--no-dashboard",
+    demo = subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", db_url, "demo", "--no-dashboard",
                            "--refuse", "mobile", "--play-seconds", "2", "--accounts", "8", "--days", "2"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stderr[-2000:]

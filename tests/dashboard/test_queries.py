@@ -1,4 +1,4 @@
-"""matrix.queries on a known data set: figures, lists, and scoping (None = office, list = member)."""
+"""matrix.reading.queries on a known data set: figures, lists, and scoping (None = office, list = member)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dashboard_seed import A, A_SECRET, B, B_SECRET, COORD, EVIL_TEXT, NOW, block_crawler
-from matrix import queries as q
-from matrix.db import open_db
+from matrix.reading import queries as q
+from matrix.storage.db import open_db
 
 START, END = date(2025, 6, 12), date(2025, 6, 18)
 

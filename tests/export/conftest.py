@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine
 
-from matrix.db import open_db, session_scope
-from matrix.models import Account, Case, CaseEvent, PolicyVersion, Post
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account, Case, CaseEvent, PolicyVersion, Post
 
 T0 = datetime(2024, 3, 4, 1, 2, 3, tzinfo=timezone.utc)  # 09:02:03 in Beijing
 KEY = b"test-project-key-0123456789"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from frictionless import validate
 
-from matrix.cli import main
+from matrix.cli.root import main
 from matrix.export.api import export_table
 from matrix.export.errors import ExportError, ExportPermissionError, PseudonymKeyError
 from matrix.export.pseudonym import Pseudonymiser, load_key

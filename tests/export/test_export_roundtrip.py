@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from matrix.export.api import export_bytes, export_table, export_tables
 from matrix.export.safety import unneutralise
-from matrix.models import Case, CaseEvent, Post
+from matrix.storage.models import Case, CaseEvent, Post
 from matrix.timeutil import as_utc
 
 KEY = b"test-project-key-0123456789"  # as in conftest.py

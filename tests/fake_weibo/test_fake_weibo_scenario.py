@@ -112,7 +112,7 @@ def test_truth_at_hides_the_future():
 def test_cli_names_a_port_in_use(fake_weibo):
     from click.testing import CliRunner
 
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     result = CliRunner().invoke(main, ["fake-weibo", "--port", str(fake_weibo.port), "--accounts", "2", "--days", "1"])
     assert result.exit_code == 1

@@ -19,12 +19,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from crawler.fake_weibo.scenario import Scenario
-from matrix.db import open_db, session_scope
-from matrix.importing import collect_files, import_files
-from matrix.ingest import Ingestor
-from matrix.models import Alert, Case, CaseEvent, Post
-from matrix.policy import load_policy
-from matrix.roster import import_roster, read_roster
+from matrix.storage.db import open_db, session_scope
+from matrix.polling.importing import collect_files, import_files
+from matrix.polling.ingest import Ingestor
+from matrix.storage.models import Alert, Case, CaseEvent, Post
+from matrix.rules.policy import load_policy
+from matrix.casework.roster import import_roster, read_roster
 from tests.bench.archive import write_archive
 
 END = datetime(2024, 6, 14, 17, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -46,7 +46,7 @@ def _another_db(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> 
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("_pg_template")}"'))
 
     def drop() -> None:
-        from matrix.db import dispose_engines
+        from matrix.storage.db import dispose_engines
 
         dispose_engines()
         with admin.connect() as conn:

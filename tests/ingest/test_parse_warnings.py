@@ -19,10 +19,10 @@ from crawler.fake_weibo.clock import SimClock
 from crawler.fake_weibo.faults import BAD_TIME
 from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.server import serve_in_thread
-from matrix.cli import main
-from matrix.db import open_db, session_scope
-from matrix.models import CrawlerHealth, Post, RawResponse
-from matrix.queries import crawler_status, parse_warning_log
+from matrix.cli.root import main
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import CrawlerHealth, Post, RawResponse
+from matrix.reading.queries import crawler_status, parse_warning_log
 
 CST = timezone(timedelta(hours=8))
 END = datetime(2026, 11, 20, 18, 0, tzinfo=CST)

@@ -1,4 +1,4 @@
-"""A small matrix for the inspection tests, written through matrix.models with every time stated here.
+"""A small matrix for the inspection tests, written through matrix.storage.models with every time stated here.
 
 Coordinator C (问政银川); members: A 银川公安 (category 政法), B 银川教育 (教育), D 银川水务 (公用), E 银川文旅 (文旅,
 never seen posting but its timeline was read), F 银川气象 (综合, timeline never read). Each member's own posts are
@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 
-from matrix.db import session_scope
-from matrix.models import Account, PollCursor, Post
+from matrix.storage.db import session_scope
+from matrix.storage.models import Account, PollCursor, Post
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=CST)  # a Thursday

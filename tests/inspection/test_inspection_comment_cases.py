@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from matrix.cases import process_items
-from matrix.db import open_db, session_scope
-from matrix.models import Account, Case, CaseEvent, Post
-from matrix.policy import load_policy
+from matrix.casework.cases import process_items
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Account, Case, CaseEvent, Post
+from matrix.rules.policy import load_policy
 from matrix.timeutil import SHANGHAI
 
 COORD, MEMBER, OTHER = "8000000001", "8000000002", "8000000003"
@@ -128,7 +128,7 @@ def test_rankings_cases_command_and_exports_count_both(engine, policy, db_url, t
     answer = T0 + timedelta(hours=4)
     feed(engine, policy, [item("5200000000000044", MEMBER, "银川供热", "comment", answer, "回复@市民壬:可在供热公司APP缴纳",
                                parent=OWN, reply_to="5200000000000042", mentions=["市民壬"])], answer)
-    from matrix.rankings import period_rankings
+    from matrix.reading.rankings import period_rankings
 
     with session_scope(engine) as s:
         data = period_rankings(s, T0, T0 + timedelta(days=7), now=T0 + timedelta(days=3), policy=policy)
@@ -136,7 +136,7 @@ def test_rankings_cases_command_and_exports_count_both(engine, policy, db_url, t
     assert (row.cases, row.mention_cases, row.comment_cases, row.comment_on_time) == (3, 1, 2, 1)
     assert (data.total.mention_cases, data.total.comment_cases) == (1, 2)
 
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     out = CliRunner().invoke(main, ["--db", db_url, "cases", "--origin", "comment", "--format", "csv"])
     assert out.exit_code == 0, out.output
@@ -155,8 +155,8 @@ def test_rankings_cases_command_and_exports_count_both(engine, policy, db_url, t
 
 
 def test_poller_reads_the_comments_of_members_recent_posts(engine, policy):
-    from matrix.ingest import Ingestor
-    from matrix.pollstore import DbPollStore
+    from matrix.polling.ingest import Ingestor
+    from matrix.polling.pollstore import DbPollStore
 
     old = "5200000000000051"
     with session_scope(engine) as s:

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from crawler.budget import RequestBudget
 from crawler.linkcheck import LinkChecker
 from crawler.poller import Poller
-from matrix.db import open_db, session_scope
-from matrix.ingest import Ingestor
-from matrix.inspection import dead_links, inspect_month, links_in, record_links
-from matrix.models import Account, LinkCheck, Post
-from matrix.policy import load_policy
-from matrix.pollstore import DbPollStore
+from matrix.storage.db import open_db, session_scope
+from matrix.polling.ingest import Ingestor
+from matrix.casework.inspection import dead_links, inspect_month, links_in, record_links
+from matrix.storage.models import Account, LinkCheck, Post
+from matrix.rules.policy import load_policy
+from matrix.polling.pollstore import DbPollStore
 from matrix.timeutil import SHANGHAI
 
 T = datetime(2026, 11, 16, 10, 0, tzinfo=SHANGHAI)
@@ -163,8 +163,8 @@ def test_poller_checks_links_once_a_day_within_its_budget(world, site, nobody):
 
 def test_one_leased_poller_checks_the_links(world):
     """With several `wzmon run` pollers on one database, the holder of the `task:link-check` lease checks links."""
-    from matrix.leases import LeaseManager
-    from matrix.pollstore import LeasedPollStore
+    from matrix.polling.leases import LeaseManager
+    from matrix.polling.pollstore import LeasedPollStore
 
     policy = load_policy()
     first = LeasedPollStore(Ingestor(world, policy, scorer=None), LeaseManager(world, "poller-a", 120))

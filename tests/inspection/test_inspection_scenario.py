@@ -14,12 +14,12 @@ from crawler.budget import RequestBudget
 from crawler.fake_weibo.clock import SimClock
 from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.server import serve_in_thread
-from matrix.cli import main
-from matrix.db import open_db, session_scope
-from matrix.inspection import inspect_month, silence_now
-from matrix.models import Case
-from matrix.policy import load_policy
-from matrix.pollstore import build_poller
+from matrix.cli.root import main
+from matrix.storage.db import open_db, session_scope
+from matrix.casework.inspection import inspect_month, silence_now
+from matrix.storage.models import Case
+from matrix.rules.policy import load_policy
+from matrix.polling.pollstore import build_poller
 
 CST = timezone(timedelta(hours=8))
 END = datetime(2026, 11, 20, 18, 0, tzinfo=CST)

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from inspection_world import A, B, C, CONTACTS, CST, D, E, F, NAMES, NOW, OWN_POSTS, build
 from matrix.alerts.config import AlertsConfig
-from matrix.db import open_db, session_scope
-from matrix.inspection import inspect_month, render_csv, render_markdown, silence_in_period, silence_now, watch_silence
-from matrix.models import Account, Alert, Post
-from matrix.policy import PolicyError, load_policy
+from matrix.storage.db import open_db, session_scope
+from matrix.casework.inspection import inspect_month, render_csv, render_markdown, silence_in_period, silence_now, watch_silence
+from matrix.storage.models import Account, Alert, Post
+from matrix.rules.policy import PolicyError, load_policy
 
 OFFICE = ({"channel": "email", "address": "duban@example.gov.cn"},)
 
@@ -169,7 +169,7 @@ def test_inspection_report(engine, policy, db_url, tmp_path):
     assert {r["screen_name"] for r in rows} == {NAMES[u] for u in (A, B, D, E, F)}
     assert next(r for r in rows if r["account_uid"] == D)["silence_breach"] == "是"
     # the command writes the same, as of a time given
-    from matrix.cli import main
+    from matrix.cli.root import main
 
     out = CliRunner().invoke(main, ["--db", db_url, "report", "inspect", "--month", "2026-12", "--as-of",
                                     NOW.strftime("%Y-%m-%dT%H:%M"), "--out", str(tmp_path)])
@@ -190,7 +190,7 @@ def test_member_scope(engine, policy):
 
 
 def test_weekly_tongbao_counts_silent_accounts(engine, policy):
-    from matrix.report import build_report, render_markdown as tongbao, week_period
+    from matrix.reading.report import build_report, render_markdown as tongbao, week_period
 
     with session_scope(engine) as s:
         w48 = build_report(s, week_period("2026-W48"), now=NOW, policy=policy)

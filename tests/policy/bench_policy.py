@@ -9,7 +9,7 @@ import random
 import time
 from datetime import datetime, timedelta, timezone
 
-from matrix.policy import KINDS, load_policy
+from matrix.rules.policy import KINDS, load_policy
 
 N = 100_000
 BUDGET_S = 1.5  # the clock's share of the 5 s target; the rest is the database

@@ -16,13 +16,13 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from matrix.holidays import statutory_holidays
-from matrix.notices import CalendarFile, NoticeError, parse_notice
-from matrix.workcal import WorkingCalendar
+from matrix.rules.holidays import statutory_holidays
+from matrix.rules.notices import CalendarFile, NoticeError, parse_notice
+from matrix.rules.workcal import WorkingCalendar
 
 NOTICES = Path(__file__).parent / "notices"
 SH = timezone(timedelta(hours=8))
-WZMON = [sys.executable, "-m", "matrix.cli"]
+WZMON = [sys.executable, "-m", "matrix.cli.root"]
 
 
 def wzmon(*args: str, env: dict | None = None, cwd: Path | None = None, stdin: str | None = None):
@@ -83,8 +83,8 @@ def test_a_notice_that_does_not_parse_names_the_line(line, needle):
 def test_one_clock_never_blocks_another():
     """Near the end of the lunar tables the closure clock (15 working days) runs past 2099 and cannot be counted; the
     first-response clock (2 working days) still is, and the case is judged on it."""
-    from matrix.cases import clock_lus, level_order
-    from matrix.policy import load_policy
+    from matrix.casework.cases import clock_lus, level_order
+    from matrix.rules.policy import load_policy
 
     policy = load_policy()
     cal = policy.calendar
@@ -101,7 +101,7 @@ def test_one_clock_never_blocks_another():
 
 
 def test_office_days_that_contradict_an_imported_notice_name_both(tmp_path):
-    from matrix.policy import PolicyError, load_policy
+    from matrix.rules.policy import PolicyError, load_policy
 
     notice = parse_notice((NOTICES / "2026.txt").read_text(encoding="utf-8"), source="2026.txt")
     book = CalendarFile(tmp_path / "calendar.toml").with_notice(notice, datetime(2026, 12, 1, tzinfo=SH))
@@ -116,7 +116,7 @@ def test_office_days_that_contradict_an_imported_notice_name_both(tmp_path):
 
 
 def test_a_broken_calendar_file_is_a_clear_error(tmp_path):
-    from matrix.policy import PolicyError, load_policy
+    from matrix.rules.policy import PolicyError, load_policy
 
     (tmp_path / "calendar.toml").write_text("version = [\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="not valid TOML"):
@@ -178,9 +178,9 @@ def test_bad_now_is_one_line():
 def _active_cases(db_url: str) -> list:
     from sqlalchemy import select
 
-    from matrix.db import dispose_engines, open_db, session_scope
-    from matrix.models import Case
-    from matrix.rollup import ACTIVE_STATUSES
+    from matrix.storage.db import dispose_engines, open_db, session_scope
+    from matrix.storage.models import Case
+    from matrix.storage.rollup import ACTIVE_STATUSES
 
     with session_scope(open_db(db_url)) as s:
         rows = list(s.scalars(select(Case).where(Case.status.in_(ACTIVE_STATUSES))))
@@ -192,8 +192,8 @@ def _active_cases(db_url: str) -> list:
 def _recorded_calendar_changes(db_url: str) -> int:
     from sqlalchemy import func, select
 
-    from matrix.db import dispose_engines, open_db, session_scope
-    from matrix.models import CaseEvent
+    from matrix.storage.db import dispose_engines, open_db, session_scope
+    from matrix.storage.models import CaseEvent
 
     with session_scope(open_db(db_url)) as s:
         n = s.scalar(select(func.count()).select_from(CaseEvent).where(
@@ -254,7 +254,7 @@ def test_demo_across_the_year_boundary_spring_festival_and_golden_week(db_url, t
 
 
 def test_a_running_process_takes_up_an_imported_notice(tmp_path):
-    from matrix.policy import Limit, load_policy
+    from matrix.rules.policy import Limit, load_policy
 
     path = tmp_path / "calendar.toml"
     policy = load_policy(None, calendar_file=path)
@@ -274,8 +274,8 @@ def test_status_names_deadlines_the_calendar_cannot_count(db_url, tmp_path):
     calendar ends."""
     from sqlalchemy import update
 
-    from matrix.db import dispose_engines, open_db, session_scope
-    from matrix.models import Case
+    from matrix.storage.db import dispose_engines, open_db, session_scope
+    from matrix.storage.models import Case
 
     env = {"WZMON_NOW": "2026-12-22T10:00", "WZMON_CALENDAR": str(tmp_path / "calendar.toml")}
     assert wzmon("--db", db_url, "demo", "--no-dashboard", "--play-seconds", "2", env=env,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matrix.policy import KINDS, Limit, Limits, Policy, load_policy
+from matrix.rules.policy import KINDS, Limit, Limits, Policy, load_policy
 
 SH = timezone(timedelta(hours=8))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from matrix.policy import KINDS, Limit, PolicyError, default_policy_path, load_policy
+from matrix.rules.policy import KINDS, Limit, PolicyError, default_policy_path, load_policy
 
 MINIMAL = """\
 version = "t1"
@@ -193,8 +193,8 @@ def test_limit_strings_accepted(tmp_path):
 def test_unknown_year_error_points_at_the_policy_file(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from matrix.policy import CalendarError
-    from matrix.workcal import chinesecalendar_years
+    from matrix.rules.policy import CalendarError
+    from matrix.rules.workcal import chinesecalendar_years
 
     _, hi = chinesecalendar_years()
     p = write(tmp_path, MINIMAL + f"\n[calendar]\nextra_holidays = [{hi + 1}-01-01]\n")

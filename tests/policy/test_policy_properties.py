@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matrix.policy import Limit, load_policy
+from matrix.rules.policy import Limit, load_policy
 
 POLICY = load_policy()
 CAL = POLICY.calendar

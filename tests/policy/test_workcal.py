@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import chinese_calendar
 import pytest
 
-from matrix.workcal import CalendarError, WorkingCalendar, chinesecalendar_years
+from matrix.rules.workcal import CalendarError, WorkingCalendar, chinesecalendar_years
 
 SH = timezone(timedelta(hours=8))
 UTC = timezone.utc

@@ -14,7 +14,7 @@ def scorer():
 
 @pytest.fixture(scope="session")
 def policy():
-    from matrix.policy import load_policy
+    from matrix.rules.policy import load_policy
 
     return load_policy()
 

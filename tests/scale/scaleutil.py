@@ -27,10 +27,10 @@ from crawler.fake_weibo.clock import SimClock
 from crawler.fake_weibo.scenario import Scenario
 from crawler.fake_weibo.server import FakeWeibo, serve_in_thread
 from crawler.poller import PriorityScheduler
-from matrix.db import open_db, session_scope
-from matrix.models import Case, CaseEvent, PollCursor, Post
-from matrix.pollstore import DbPollStore, build_leased_poller
-from matrix.roster import import_roster, read_roster
+from matrix.storage.db import open_db, session_scope
+from matrix.storage.models import Case, CaseEvent, PollCursor, Post
+from matrix.polling.pollstore import DbPollStore, build_leased_poller
+from matrix.casework.roster import import_roster, read_roster
 from matrix.timeutil import as_utc
 
 REPO = Path(__file__).resolve().parents[2]
@@ -235,7 +235,7 @@ class ProcessPollers:
             self.start(f"p{i + 1}")
 
     def start(self, name: str) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "matrix.cli", "--db", self.url, "-v", "run", "--poller-id", name,
+        cmd = [sys.executable, "-m", "matrix.cli.root", "--db", self.url, "-v", "run", "--poller-id", name,
                "--base-url", self.base_url, "--rpm", str(self.rpm), "--lease-seconds", str(self.lease_seconds),
                "--interval", str(self.interval), "--tick-minutes", "1"]
         out = open(self.log_dir / f"{name}.log", "ab") if self.log_dir else subprocess.DEVNULL  # noqa: SIM115

@@ -8,10 +8,10 @@ from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import MetaData, func, insert, select, text
 
-from matrix.cli import main
-from matrix.db import alembic_config, current_revision, dispose_engines, head_revision, open_db, session_scope
-from matrix.dbcopy import tables
-from matrix.models import Case, CaseEvent, Post
+from matrix.cli.root import main
+from matrix.storage.db import alembic_config, current_revision, dispose_engines, head_revision, open_db, session_scope
+from matrix.storage.dbcopy import tables
+from matrix.storage.models import Case, CaseEvent, Post
 
 T0 = datetime(2025, 11, 20, 2, 0, tzinfo=timezone.utc)
 

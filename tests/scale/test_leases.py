@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from crawler.types import Page, RawResponse
-from matrix.db import open_db, session_scope
-from matrix.ingest import Ingestor
-from matrix.leases import LeaseLost, LeaseManager, active_leases
-from matrix.models import PollCursor, PollLease
-from matrix.pollstore import LeasedPollStore
+from matrix.storage.db import open_db, session_scope
+from matrix.polling.ingest import Ingestor
+from matrix.polling.leases import LeaseLost, LeaseManager, active_leases
+from matrix.storage.models import PollCursor, PollLease
+from matrix.polling.pollstore import LeasedPollStore
 
 
 class Clock:

@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import text
 
-from matrix.db import open_db
+from matrix.storage.db import open_db
 
 from . import scaleutil as su
 from .conftest import pg_only

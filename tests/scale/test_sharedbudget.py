@@ -9,11 +9,11 @@ import pytest
 
 from crawler.client import WeiboClient
 from crawler.poller import PriorityScheduler
-from matrix.db import open_db
-from matrix.leases import LeaseManager
-from matrix.pollstore import LeasedPoller, LeasedPollStore
-from matrix.ingest import Ingestor
-from matrix.sharedbudget import DbRequestBudget
+from matrix.storage.db import open_db
+from matrix.polling.leases import LeaseManager
+from matrix.polling.pollstore import LeasedPoller, LeasedPollStore
+from matrix.polling.ingest import Ingestor
+from matrix.polling.sharedbudget import DbRequestBudget
 
 from . import scaleutil as su
 

@@ -9,12 +9,12 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from crawler.types import Page, RawResponse
-from matrix.cli import main
-from matrix.db import open_db, session_scope
-from matrix.ingest import Ingestor
+from matrix.cli.root import main
+from matrix.storage.db import open_db, session_scope
+from matrix.polling.ingest import Ingestor
 from matrix.logging_setup import JsonFormatter
-from matrix.models import CrawlerHealth, PollCursor, Post
-from matrix.leases import PollerRegistry
+from matrix.storage.models import CrawlerHealth, PollCursor, Post
+from matrix.polling.leases import PollerRegistry
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 

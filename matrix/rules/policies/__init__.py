@@ -1,1 +1,1 @@
-"""Policy files shipped with wzmon (default.toml); read them with `matrix.policy.load_policy`."""
+"""Policy files shipped with wzmon (default.toml); read them with `matrix.rules.policy.load_policy`."""

@@ -1,9 +1,9 @@
-"""Alembic environment: run with the connection wzmon hands over (see matrix.db.upgrade)."""
+"""Alembic environment: run with the connection wzmon hands over (see matrix.storage.db.upgrade)."""
 from __future__ import annotations
 
 from alembic import context
 
-from matrix.models import Base
+from matrix.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

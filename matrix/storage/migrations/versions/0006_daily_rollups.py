@@ -6,10 +6,10 @@ Revises: 0005
 New tables only (every existing row is kept): `rollup_case_days` (day x account), `rollup_post_days`
 (day) and the marker table `rollup_dirty`, plus triggers on `cases` and `posts` that mark the days a
 write touches. The rollups are filled from the existing rows here, so `wzmon db upgrade` is also the
-rebuild (since 0007, which adds columns the fill writes, the fill happens there). See matrix/rollup.py.
+rebuild (since 0007, which adds columns the fill writes, the fill happens there). See matrix/storage/rollup.py.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -39,14 +39,14 @@ def upgrade() -> None:
         sa.Column("posts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_rollup_post_days")),
     )
-    from matrix import rollup
+    from matrix.storage import rollup
 
     # marker table and triggers; the first fill is left to 0007, whose columns the current code writes
     rollup.install(op.get_bind(), fill=False)
 
 
 def downgrade() -> None:
-    from matrix import rollup
+    from matrix.storage import rollup
 
     rollup.uninstall(op.get_bind())
     op.drop_table("rollup_post_days")

@@ -7,10 +7,10 @@ Four columns on `rollup_case_days` (every existing row is kept; they start at 0 
 `on_time_closed`, `late_closed`, `late_closed_minutes` and `calendar_key` (the working calendar the
 lateness was measured on). The triggers are re-created to watch `closed_at` and `closure_due` too,
 then the rollup is rebuilt with the shipped policy's calendar (another policy's calendar re-measures
-its days on the clock's first refresh). See matrix/rollup.py.
+its days on the clock's first refresh). See matrix/storage/rollup.py.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0007"
 down_revision = "0006"
@@ -27,7 +27,7 @@ def upgrade() -> None:
                                                 server_default="0"))
     op.add_column("rollup_case_days", sa.Column("calendar_key", sa.String(length=16), nullable=False,
                                                 server_default=""))
-    from matrix import rollup
+    from matrix.storage import rollup
 
     rollup.install(op.get_bind())  # triggers anew (two more columns watched), and the rollup refilled
 

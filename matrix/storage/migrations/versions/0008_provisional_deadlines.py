@@ -5,12 +5,12 @@ Revises: 0007
 
 `provisional_dues` (comma-separated clock names, '' for none) marks deadlines counted across a day of a
 year whose State Council notice is not known yet (weekends and statutory days only, see
-matrix/holidays.py); `pending_dues` (JSON {clock: reason}, NULL for none) holds the deadlines the
+matrix/rules/holidays.py); `pending_dues` (JSON {clock: reason}, NULL for none) holds the deadlines the
 working calendar could not count at all. Existing rows start with neither; the next clock refresh fills
 them in.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
