@@ -9,11 +9,12 @@ import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from matrix.storage.db import session_scope
 from matrix.storage.models import CrawlerHealth
+from matrix.storage.route_health import latest_health
 from matrix.timeutil import as_utc
 
 IN_USE, OUT_OF_USE = "cookie_in_use", "cookie_out"
@@ -28,11 +29,7 @@ def cookie_key(cookie: Any) -> str:
 
 def stored_states(session: Session) -> dict[str, CrawlerHealth]:
     """The latest `cookie-*` row of each cookie (and of the visitor cookie), by key."""
-    latest: dict[str, CrawlerHealth] = {}
-    for row in session.scalars(select(CrawlerHealth).where(CrawlerHealth.source_key.like("cookie-%"))
-                               .order_by(CrawlerHealth.at, CrawlerHealth.id)):
-        latest[row.source_key] = row
-    return latest
+    return latest_health(session, "cookie-")
 
 
 def _store(session: Session, latest: dict[str, CrawlerHealth], key: str, state: str, message: str, used: int,

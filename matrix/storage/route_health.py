@@ -16,10 +16,10 @@ from matrix.timeutil import as_utc
 ROUTE_ALERT_MINUTES = 60.0
 
 
-def _latest(session: Session) -> dict[str, CrawlerHealth]:
-    """The latest `route-*` crawler-health row of each route."""
+def latest_health(session: Session, prefix: str) -> dict[str, CrawlerHealth]:
+    """The latest crawler-health row of each key starting with PREFIX (`route-`, `cookie-`), by key."""
     latest: dict[str, CrawlerHealth] = {}
-    for ev in session.scalars(select(CrawlerHealth).where(CrawlerHealth.source_key.like("route-%"))
+    for ev in session.scalars(select(CrawlerHealth).where(CrawlerHealth.source_key.like(f"{prefix}%"))
                               .order_by(CrawlerHealth.at, CrawlerHealth.id)):
         latest[ev.source_key] = ev
     return latest
@@ -29,7 +29,7 @@ def open_closures(session: Session, now: datetime) -> list[Closure]:
     """The episodes still open (latest row `route_closed`), as the crawler's RouteBook keeps them: since the
     episode began, next probe at the row's cool-down (or now)."""
     out = []
-    for key, ev in _latest(session).items():
+    for key, ev in latest_health(session, "route-").items():
         if ev.state != "route_closed":
             continue
         detail = ev.detail or {}
@@ -45,7 +45,7 @@ def open_closures(session: Session, now: datetime) -> list[Closure]:
 
 def closed_routes(session: Session, now: datetime, minutes: float = ROUTE_ALERT_MINUTES) -> list[dict]:
     """Routes whose latest event is `route_closed`, closed `minutes` or longer: [{"route", "since", "message"}]."""
-    latest = _latest(session)
+    latest = latest_health(session, "route-")
     now = as_utc(now)
     return [{"route": key[len("route-"):], "since": as_utc(ev.at), "message": ev.message}
             for key, ev in latest.items()
