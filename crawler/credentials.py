@@ -34,27 +34,22 @@ class Credentials:
         `member`: that member's own cookie only (waiting for its budget), none if it has none in use."""
         if member is not None:
             c = self.member_cookie(member)
-            self._last = c
-            if c is None:
-                self.sent["none"] += 1
-                return None
-            c.budget.acquire(why=f"member {member}")
-            c.requests += 1
-            self.sent["logged_in"] += 1
-            return c.header()
-        if self.pool is not None:
-            c = self.pool.take()
             if c is not None:
-                self._last = c
-                self.sent["logged_in"] += 1
-                return c.header()
+                c.budget.acquire(why=f"member {member}")
+                c.requests += 1
+            return self._send(c, "logged_in")
+        c = self.pool.take() if self.pool is not None else None
+        if c is not None:
+            return self._send(c, "logged_in")
         if self.visitor is not None and not logged_in_only:
-            self._last = self.visitor
-            self.sent["visitor"] += 1
-            return self.visitor.header()
-        self._last = None
-        self.sent["none"] += 1
-        return None
+            return self._send(self.visitor, "visitor")
+        return self._send(None, "none")
+
+    def _send(self, source: PooledCookie | VisitorCookie | None, kind: str) -> str | None:
+        """Remember which cookie this request carries (a login wall drops that one) and count it."""
+        self._last = source
+        self.sent["none" if source is None else kind] += 1
+        return source.header() if source is not None else None
 
     def login_wanted(self, reason: str) -> None:
         """The last request's answer was a login wall: drop the cookie it carried."""
