@@ -114,7 +114,7 @@ class Post(Base):
     user_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     screen_name: Mapped[str] = mapped_column(String(128), default="")
     text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column()  # indexed by ix_posts_dash_created, whose first column it is (0010)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     reply_to_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

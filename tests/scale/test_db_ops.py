@@ -115,3 +115,26 @@ def test_copy_moves_every_row_and_refuses_a_non_empty_target(db_url, tmp_path, p
     res = CliRunner().invoke(main, ["db", "copy", "--from", src_url, "--to", db_url, "--force", "--no-progress"])
     assert res.exit_code == 0, res.output
     assert _dump(dst) == before
+
+
+def test_the_migrated_schema_is_the_models_schema(db_url):
+    """`wzmon init` builds the schema by the migrations; what it builds must be what the models declare (an
+    index dropped in a migration but still declared on a model, or the reverse, shows here), on both backends."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from matrix.storage.models import Base
+    from matrix.storage.rollup import DIRTY
+
+    declared = MetaData()
+    for table in [*Base.metadata.tables.values(), DIRTY]:  # the rollup's marker table is declared on its own
+        table.to_metadata(declared)
+    engine = open_db(db_url)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), declared)
+    structural = [d for d in diff if isinstance(d, tuple) and d[0] in (
+        "add_table", "remove_table", "add_index", "remove_index", "add_column", "remove_column")]
+    assert structural == [], structural
+    inspected = {ix["name"] for ix in __import__("sqlalchemy").inspect(engine).get_indexes("posts")}
+    assert "ix_posts_dash_created" in inspected and "ix_posts_created_at" not in inspected
