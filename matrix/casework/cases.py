@@ -416,6 +416,8 @@ class Threads:
         t = cls()
         if not cases:
             return t
+        session.flush()
+        run = session.connection().execute  # plain rows: Core, without the ORM's per-statement work
         by_post: dict[str, list[Case]] = {}
         for c in cases:
             by_post.setdefault(c.post_id, []).append(c)
@@ -430,10 +432,10 @@ class Threads:
                 found[c.id] = {i.id: i for i in _comment_thread_items(session, c, members - {c.citizen_uid or ""})}
         post_ids = sorted(by_post)
         for chunk in chunks(sorted({c.post_id for c in cases} - set(post_ids))):  # the comment cases' own posts
-            t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
+            t.posts.update((p.id, p) for p in run(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
         for chunk in chunks(post_ids):
-            t.posts.update((p.id, p) for p in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
-            rows = session.execute(select(*_THREAD_COLUMNS)
+            t.posts.update((p.id, p) for p in run(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))))
+            rows = run(select(*_THREAD_COLUMNS)
                                    .where(or_(Post.parent_id.in_(chunk), Post.reposted_id.in_(chunk))))
             for item in rows:
                 for key in {item.parent_id, item.reposted_id}:
@@ -450,7 +452,7 @@ class Threads:
             since = min(as_utc(c.opened_at) for c in named)
             lengths = sorted({len(n) for n in by_name})
             matched: dict[str, list[Case]] = {}
-            for pid, uid, created, text in session.execute(
+            for pid, uid, created, text in run(
                     select(Post.id, Post.user_id, Post.created_at, Post.text)
                     .where(Post.item_type == "post", Post.user_id.in_(sorted(members)), Post.created_at >= since)):
                 if not text or "@" not in text:
@@ -461,7 +463,7 @@ class Threads:
                             c for c in by_name[name] if uid != c.citizen_uid and at >= as_utc(c.opened_at))
             ids = [pid for pid, cs in matched.items() if cs]
             for chunk in chunks(ids):
-                for item in session.execute(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))):
+                for item in run(select(*_THREAD_COLUMNS).where(Post.id.in_(chunk))):
                     for c in matched[item.id]:
                         found[c.id][item.id] = item
         for cid, items in found.items():
@@ -472,7 +474,7 @@ class Threads:
                     CaseEvent.case_id.in_(chunk), CaseEvent.type.in_(OFFICE_EVENT_TYPES), CaseEvent.actor != SYSTEM)
                     .order_by(CaseEvent.at, CaseEvent.id)):
                 t.office[e.case_id].append(e)
-            for cid, type_, post_id in session.execute(select(CaseEvent.case_id, CaseEvent.type, CaseEvent.post_id)
+            for cid, type_, post_id in run(select(CaseEvent.case_id, CaseEvent.type, CaseEvent.post_id)
                                                        .where(CaseEvent.case_id.in_(chunk),
                                                               CaseEvent.type.in_(FACT_TYPES))):
                 t.seen[cid].add((type_, post_id))

@@ -104,7 +104,7 @@ _AHEAD = 8  # tasks in flight: memory stays flat even when storing is slower tha
 class _Read:
     """One file as read: its records (without their source dicts, which the stored raw response keeps), or why not."""
 
-    path: Path
+    path: Path | str  # a str once it crossed from the reading process
     kind: str = ""
     items: list[Any] = field(default_factory=list)
     raw: Any = None
@@ -138,6 +138,10 @@ def _read(path: Path, slim: bool = False) -> _Read:
 
 
 _scorer: Any = None  # the model the second process scores with (inherited from this one at fork)
+# what the second process scored, kept across chunks: an archive repeats its texts (已收到, 转发微博, the same
+# complaint posted twice) across files far apart, a third as many distinct texts as per-chunk scoring sees
+_scored: dict[str, Any] = {}
+_SCORED_MAX = 100_000
 
 
 def _read_chunk(paths: list[Path]) -> list[_Read]:
@@ -147,11 +151,18 @@ def _read_chunk(paths: list[Path]) -> list[_Read]:
 
     out = [_read(p, slim=True) for p in paths]
     texts = list(dict.fromkeys(i.text or "" for r in out for i in flatten_items(r.items)))
-    scored = dict(zip(texts, score_texts(_scorer, texts))) if _scorer is not None and texts else {}
+    scored: dict[str, Any] = {}
+    if _scorer is not None and texts:
+        missing = [t for t in texts if t not in _scored]
+        if len(_scored) + len(missing) > _SCORED_MAX:  # bounded: memory stays flat on any archive
+            _scored.clear()
+        _scored.update(zip(missing, score_texts(_scorer, missing)))
+        scored = {t: _scored[t] for t in texts}
     for r in out:
         if r.raw is not None:
             r.raw.gzipped = gzip.compress(bytes(r.raw.body or b""), 1)  # the files stay on disk: speed over size
         r.scored = {t: scored[t] for t in dict.fromkeys(i.text or "" for i in flatten_items(r.items)) if t in scored}
+        r.path = str(r.path)  # a Path costs the storing process more to unpickle than the whole file's items
     return out
 
 
@@ -278,12 +289,13 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
         for read in _reads(files, scorer):
             if bar is not None:
                 bar.update(1)
-            f = read.path
+            f = str(read.path)
             if read.failed is not None:
-                summary.failed.append((str(f), read.failed))
+                summary.failed.append((f, read.failed))
                 continue
             page = Page(items=read.items, raw=read.raw, cursor=None, done=True, seen=len(read.items))
-            batch.append((f"import:{f.parent.name or f.name}", page, None))  # one source per folder
+            folder = os.path.basename(os.path.dirname(f)) or os.path.basename(f)
+            batch.append((f"import:{folder}", page, None))  # one source per folder
             batch_size += len(read.items)
             summary.kinds[read.kind] = summary.kinds.get(read.kind, 0) + 1
             summary.warnings.extend(read.warnings)

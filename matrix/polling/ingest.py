@@ -80,8 +80,9 @@ def store_raws(session: Session, raws: Sequence[tuple[str, Any]]) -> list[int]:
 
 def known_ids(session: Session, items: Sequence[Any]) -> set[str]:
     """Ids among ITEMS already stored."""
+    run = session.connection().execute
     return {pid for chunk in chunks(sorted({i.id for i in items}))
-            for pid in session.scalars(select(Post.id).where(Post.id.in_(chunk)))}
+            for pid in run(select(Post.id).where(Post.id.in_(chunk))).scalars()}
 
 
 _INSERTS: dict[str, Any] = {}
