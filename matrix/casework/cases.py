@@ -823,10 +823,18 @@ def _level_events(session: Session, case: Case, old: str, res: ClockResult, poli
             for type_, det in types]
 
 
+WITHHOLD_ALERTS = "wzmon_withhold_alerts"  # session.info key: a list that counts the level events not alerted
+
+
 def _enqueue(session: Session, raised: list[tuple[Case, EventRow]]) -> None:
     """Write the queued events, then the alerts of the level events RAISED (one batch; see
-    `matrix.alerts.outbox.enqueue_for_events`)."""
+    `matrix.alerts.outbox.enqueue_for_events`). A session marked WITHHOLD_ALERTS (a historical import) records
+    the events but queues no alert: the levels stay recorded, so no later tick raises them again."""
     _write_events(session)
+    withheld = session.info.get(WITHHOLD_ALERTS)
+    if raised and withheld is not None:
+        withheld.append(len(raised))
+        return
     if raised:
         from matrix.alerts.outbox import enqueue_for_events
 

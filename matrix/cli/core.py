@@ -454,18 +454,22 @@ def run_cmd(ctx: click.Context, base_url: str | None, rpm: float | None, cookie_
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="How to report the summary.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--no-alerts", is_flag=True, help="A historical archive: record the cases' deadline levels but queue "
+              "no alert for them (the levels stay recorded, so no later tick alerts them either).")
 @policy_option
 @click.pass_context
-def import_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, progress: bool | None,
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, progress: bool | None, no_alerts: bool,
                policy_path: str | None) -> None:
     """Ingest saved Weibo responses: files, folders (read recursively) and globs, in every shape `wzmon parse` reads.
 
     Importing the same files again adds nothing. A file that cannot be read is named with its reason and the
-    others are kept; the command then exits 1.
+    others are kept; the command then exits 1. Cases are judged as of now, and those past their deadlines are
+    alerted as the poller would; `--no-alerts` records their levels without alerting (an old archive).
 
     \b
     Example:
       wzmon import saved/ 'archive/**/*.json'
+      wzmon import archive-2025/ --no-alerts
     """
     from matrix.polling.importing import collect_files, import_files
 
@@ -474,7 +478,7 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, progress: b
         raise click.ClickException(f"nothing to import: {'; '.join(missing)}")
     engine = open_db(ctx.obj["db"])
     show = sys.stderr.isatty() if progress is None else progress
-    summary = import_files(engine, load_policy_or_fail(policy_path), files, progress=show)
+    summary = import_files(engine, load_policy_or_fail(policy_path), files, progress=show, alerts=not no_alerts)
     summary.failed.extend((m, "") for m in missing)
     if fmt == "json":
         click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))

@@ -76,6 +76,7 @@ class ImportSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     kinds: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # items that could not be read (their files were kept)
+    alerts_withheld: int | None = None  # with --no-alerts: the level events recorded without an alert
 
     def line(self) -> str:
         done = self.files - len([f for f in self.failed if f[1]])
@@ -85,12 +86,14 @@ class ImportSummary:
             text += f", {len(self.warnings)} unreadable item(s) skipped"
         if self.items and not self.new:
             text += " (nothing new: every item was already stored)"
+        if self.alerts_withheld is not None:
+            text += f"; {self.alerts_withheld} deadline level(s) recorded without alerts (--no-alerts)"
         return text + "."
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "items": self.items, "new": self.new, "cases_touched": len(self.cases_touched),
                 "failed": [{"path": p, "reason": why} for p, why in self.failed], "shapes": self.kinds,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "alerts_withheld": self.alerts_withheld}
 
 
 BATCH_ITEMS = 2000  # items stored per transaction on import: big enough for set-wise work, small enough to stay flat
@@ -236,17 +239,19 @@ def _first_line(exc: Exception) -> str:
 
 def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool = False,
                  ingestor: Any | None = None, batch_items: int = BATCH_ITEMS,
-                 now: datetime | None = None) -> ImportSummary:
+                 now: datetime | None = None, alerts: bool = True) -> ImportSummary:
     """Parse and store FILES; see the module docstring. `progress`: a tqdm bar on stderr (rate and time left).
 
     Files are read in order (by a second process when there are many) and stored in batches of about
     BATCH_ITEMS items (one transaction each, through `Ingestor.store_pages`), so memory stays flat whatever the
     archive size; `batch_items=1` stores each file on its own, as the poller stores each page. NOW: when the
-    cases are judged after the import (default: the clock's now).
+    cases are judged after the import (default: the clock's now). ALERTS=False (a historical archive): deadline
+    levels are recorded as always but no alert is queued for them (`--no-alerts`).
     """
     from matrix.polling.ingest import Ingestor
 
     ingestor = ingestor or Ingestor(engine, policy)
+    ingestor.alerts = alerts
     scorer = ingestor.scorer
     prescored = _Prescored(scorer) if scorer is not None else None
     summary = ImportSummary(files=len(files))
@@ -309,4 +314,6 @@ def import_files(engine: Any, policy: Any, files: list[Path], *, progress: bool 
             bar.close()
     if summary.new:
         ingestor.tick(now)  # judge the cases as of now, as the poller's clock would
+    if not alerts:
+        summary.alerts_withheld = sum(ingestor.withheld)
     return summary

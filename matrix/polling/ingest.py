@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import gzip
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crawler.store import decayed_rate
-from matrix.casework.cases import process_items, sweep
+from matrix.casework.cases import WITHHOLD_ALERTS, process_items, sweep
 from matrix.casework.inspection import record_links
 from matrix.storage import rollup
 from matrix.storage.bulkwrite import (
@@ -242,6 +243,13 @@ def split_source_key(source_key: str) -> tuple[str, str]:
     return kind, target
 
 
+@contextmanager
+def _withholding(scope: Any, withheld: list[int]) -> Iterator[Session]:
+    with scope as session:
+        session.info[WITHHOLD_ALERTS] = withheld
+        yield session
+
+
 class Ingestor:
     """Stores pages for the poller and the importer, scores what is new and keeps cases current."""
 
@@ -253,6 +261,15 @@ class Ingestor:
 
             scorer = sentiment.get_model("default")
         self.scorer = scorer
+        self.alerts = True  # False: level events are recorded without alerts (`wzmon import --no-alerts`)
+        self.withheld: list[int] = []  # the level events recorded without an alert, per batch
+
+    def _session(self) -> Any:
+        """A transaction of this ingestor's (marked to withhold alerts when `alerts` is off)."""
+        scope = session_scope(self.engine)
+        if self.alerts:
+            return scope
+        return _withholding(scope, self.withheld)
 
     def store_page(self, source_key: str, page: Any, cursor: dict | None = None, *,
                    now: datetime | None = None, guard: Callable[[Session], None] | None = None) -> StoreResult:
@@ -277,7 +294,7 @@ class Ingestor:
             return result
         fetched = [as_utc(p.raw.fetched_at) for _, p, _ in pages if p.raw is not None and p.raw.fetched_at]
         now = as_utc(now) or (max(fetched) if fetched else None) or utcnow()
-        with session_scope(self.engine) as session:
+        with self._session() as session:
             if guard is not None:
                 guard(session)
             flat = [flatten_items(page.items) for _, page, _ in pages]
@@ -343,10 +360,11 @@ class Ingestor:
         if self.policy.refresh_calendar():
             log.warning("working calendar file %s changed: judging on its days from now on",
                         self.policy.calendar.calendar_file)
-        with session_scope(self.engine) as session:
+        with self._session() as session:
             lock_cases(session)
             changed = sweep(session, self.policy, as_utc(now) or utcnow()).changed
-        self.watch(now)
+        if self.alerts:  # a historical import's silences are history too: the poller's next tick judges them
+            self.watch(now)
         refresh_rollups(self.engine, self.policy.calendar)
         return changed
 

@@ -72,6 +72,8 @@ ENTRIES: list[Entry] = [
        serve="pass 1:"),
     mistake("run", *DB, "run", "--interval", "soon", code=2, says="'soon' is not a valid float"),
     ok("import", *DB, "import", "{data}/hotflow.json", "{data}/timeline_getindex.json", says="Imported 2 of 2 file(s)"),
+    ok("import", *DB, "import", "{data}/search_getindex.json", "--no-alerts",
+       says="recorded without alerts (--no-alerts)"),
     mistake("import", *DB, "import", "{tmp}/nope.json", says="no such file or folder"),
     ok("parse", "parse", "{data}/timeline_getindex.json", says='"created_at"'),
     mistake("parse", "parse", "{data}/unknown.json", says="not a Weibo answer we know"),

@@ -68,3 +68,63 @@ def test_a_glob_and_missing_paths(db_url, tmp_path):
     assert out.stdout.startswith("Imported 3 of 3 file(s):")
     none = wzmon("--db", db_url, "import", "nothing/*.json", "gone.json", cwd=tmp_path)
     assert none.returncode == 1 and "no file matches this pattern" in none.stderr and "gone.json" in none.stderr
+
+
+def test_no_alerts_records_the_levels_of_an_old_archive_without_alerting(db_url, tmp_path):
+    """An office loading last year's archive: its cases are long overdue. By default they are alerted as the poller
+    would; with --no-alerts the same levels are recorded (the board shows them) and nothing is queued to send, and a
+    later tick does not alert them either."""
+    from matrix.storage.models import Alert, CaseEvent
+
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    for name in GOOD:
+        shutil.copy(DATA / name, saved / name)
+    (tmp_path / "roster.csv").write_text(
+        "uid,screen_name,name,department,category,role,contacts,active_from,active_to\n"
+        "1231897701,问政银川,问政银川,网信办,综合,coordinator,email:wangxin@example.gov.cn,,\n"
+        "1234567890,银川公安,银川市公安局,公安,政法,member,email:gongan@example.gov.cn,,\n", encoding="utf-8")
+    later = {**os.environ, "WZMON_NOW": "2027-06-01T10:00"}  # months after every post in the files
+
+    def run(db: str, *extra: str) -> dict:
+        env = {**os.environ, "WZMON_NOW": later["WZMON_NOW"]}
+        assert subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", db, "accounts", "import", "roster.csv"],
+                              cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300).returncode == 0
+        done = subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", db, "import", "saved", "--format",
+                               "json", *extra], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def levels_and_alerts(db: str) -> tuple[int, int]:
+        with session_scope(open_db(db)) as s:
+            out = (s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.type == "overdue")),
+                   s.scalar(select(func.count()).select_from(Alert)))
+        dispose_engines()
+        return out
+
+    quiet = run(db_url, "--no-alerts")
+    overdue, alerts = levels_and_alerts(db_url)
+    assert overdue > 0 and alerts == 0
+    assert quiet["alerts_withheld"] >= overdue
+    # the poller's clock, a day later: the levels are recorded, so it raises nothing again
+    from datetime import datetime, timezone
+
+    from matrix.polling.ingest import Ingestor
+    from matrix.rules.policy import load_policy
+
+    engine = open_db(db_url)
+    Ingestor(engine, load_policy(), scorer=object()).tick(datetime(2027, 6, 2, 2, 0, tzinfo=timezone.utc))
+    dispose_engines()
+    overdue_after, alerts_after = levels_and_alerts(db_url)
+    assert overdue_after == overdue
+    assert alerts_after <= 2  # at most the members' silence (judged live by the poller's tick), never a case
+    with session_scope(open_db(db_url)) as s:
+        assert s.scalar(select(func.count()).select_from(Alert).where(Alert.case_id.is_not(None))) == 0
+    dispose_engines()
+
+    other = f"sqlite:///{tmp_path / 'alerting.sqlite'}"
+    subprocess.run([sys.executable, "-m", "matrix.cli.root", "--db", other, "init"], cwd=tmp_path, check=True,
+                   capture_output=True, env=later, timeout=300)
+    loud = run(other)
+    assert loud["alerts_withheld"] is None
+    assert levels_and_alerts(other)[0] == overdue and levels_and_alerts(other)[1] > 0
