@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -269,4 +270,36 @@ def test_pc_longtext_matches_the_committed_recordings(fake_weibo, account):
         _compare(f"longtext[{path.name}]", real, fake_lt, ("ok", "data"), problems)
         _compare(f"longtext[{path.name}].data", real["data"], fake_lt.get("data") or {}, ("longTextContent",),
                  problems)
+    assert sorted(set(problems)) == [], "\n".join(sorted(set(problems)))
+
+
+# ------------------------------------------------------------------ getIndex card_group (PROVENANCE.md)
+
+HOT = CORPUS / "Weibo_PublicOpinion_AnalysisSystem" / "m_weibo_cn_getindex_realtimehot_2025-08-14.json"
+
+
+def test_search_envelope_matches_the_recorded_card_group_page(fake_weibo_factory):
+    """The fake's search page (getIndex 100103) against the real hot-search list of 2025-08-14: the `card_type: 11`
+    card holding `card_group`, the topic card (`card_type: 4` with `desc`) in it, and `cardlistInfo` with
+    `page: null` on the last page (the recording is a last page; the fake's one-page answer must be one too)."""
+    server = fake_weibo_factory(page_search=500)
+    sc = server.scenario
+    now = server.clock.now()
+    q = next(m.screen_name for m in sc.members if server.search(m.screen_name, now))
+    fake = _get(server, "/api/container/getIndex?containerid=" + urllib.parse.quote(f"100103type=61&q={q}&t=0", safe="")
+                + "&page_type=searchall")
+    real = json.loads(HOT.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    _compare("hot", real, fake, ("ok", "data"), problems)
+    _compare("hot.data", real["data"], fake["data"], ("cards", "cardlistInfo", "scheme"), problems)
+    real_info, fake_info = real["data"]["cardlistInfo"], fake["data"]["cardlistInfo"]
+    _compare("hot.cardlistInfo", real_info, fake_info, ("containerid", "v_p", "total", "page", "page_size",
+                                                        "title_top"), problems)
+    real_group = real["data"]["cards"][0]
+    fake_group = next(c for c in fake["data"]["cards"] if c.get("card_type") == 11 and any(
+        g.get("card_type") == 4 for g in c.get("card_group") or []))
+    _compare("hot.card", real_group, fake_group, ("card_type", "card_group", "itemid"), problems)
+    real_topic = real_group["card_group"][0]
+    fake_topic = next(g for g in fake_group["card_group"] if g.get("card_type") == 4)
+    _compare("hot.card.topic", real_topic, fake_topic, ("card_type", "desc"), problems)
     assert sorted(set(problems)) == [], "\n".join(sorted(set(problems)))

@@ -14,6 +14,7 @@ import pytest
 
 from crawler.exceptions import UnreadableFileError
 from crawler.importer import parse_file
+from crawler.parsers import parse_index
 
 CORPUS = Path(__file__).parent / "corpus"
 NB = CORPUS / "nonebot-bison"
@@ -118,3 +119,48 @@ def test_weibo_com_longtext_as_the_site_sent_it_plain_and_markdown():
     assert md.long_text.rstrip().endswith("#How I AI##副业赚钱##自由职业#")
     rows = _parse_lines(STABLOG / "weibo_com_ajax_longtext_2026-08.json")
     assert len(rows) == 1 and rows[0]["long_text"].endswith("http://t.cn/RxlaENw")
+
+
+HOT = CORPUS / "Weibo_PublicOpinion_AnalysisSystem" / "m_weibo_cn_getindex_realtimehot_2025-08-14.json"
+
+
+def test_a_card_group_page_with_no_post_in_it():
+    # m.weibo.cn getIndex of the hot-search list (containerid 106003type=25&…&filter_type=realtimehot), recorded
+    # 2025-08-14 (`qtime:1755138793` in every itemid, `starttime: 1755138793`), kept by a GPL-2.0 project as a debug
+    # file. Read by hand: five `card_type: 11` cards whose `card_group`s hold 51, 21, 12, 1 and 1 cards of types 4
+    # (a hot topic: `desc`, `scheme`), 6 (查看更多…), 101 (a title row); not one `card_type: 9`/`mblog`; and
+    # `cardlistInfo.page: null`, the real site's "no further page".
+    f = parse_file(HOT)
+    assert f.kind == "getIndex" and f.items == [] and f.warnings == [] and f.user is None
+    payload = json.loads(HOT.read_text(encoding="utf-8"))
+    cards = payload["data"]["cards"]
+    assert [(c["card_type"], len(c["card_group"])) for c in cards] == [(11, 51), (11, 21), (11, 12), (11, 1), (11, 1)]
+    assert cards[0]["card_group"][0]["desc"] == "两山理念改变中国影响世界"  # the pinned topic, no desc_extr
+    assert cards[1]["title"] == "实时上升热点" and cards[2]["card_group"][0]["title"] == " 文娱热搜 "
+    page = parse_index(payload, None)
+    assert page.posts == [] and page.page is None and page.since_id is None and page.warnings == []
+    assert payload["data"]["cardlistInfo"]["page"] is None and payload["data"]["cardlistInfo"]["total"] == 20
+
+
+def test_a_post_nested_in_the_recorded_card_group_is_found_among_the_topic_cards():
+    # search pages nest `card_type: 9` cards in a `card_group` next to topic cards (card_type 4) like the ones
+    # above: one real timeline card (weibo_ak_list_0.json's second, post 4649031014551911) put into the hot list's
+    # second group is the only post read, and a broken copy of it costs only itself
+    payload = json.loads(HOT.read_text(encoding="utf-8"))
+    timeline = json.loads((NB / "weibo_ak_list_0.json").read_text(encoding="utf-8"))
+    card = next(c for c in timeline["data"]["cards"] if c.get("mblog", {}).get("id") == "4649031014551911")
+    broken = json.loads(json.dumps(card))
+    broken["mblog"]["id"] = broken["mblog"]["mid"] = "4649031014551912"
+    broken["mblog"]["created_at"] = "sometime in June"
+    payload["data"]["cards"][1]["card_group"][3:3] = [card, broken]
+    page = parse_index(payload, None)
+    assert [(p.id, p.user_id, p.screen_name) for p in page.posts] == [("4649031014551911",) + AK]
+    assert page.posts[0].created_at.isoformat() == "2021-06-17T11:00:31+08:00" and page.posts[0].is_long_text
+    assert len(page.warnings) == 1 and "4649031014551912" in page.warnings[0]
+
+
+def test_wzmon_parse_reads_the_card_group_page_and_writes_no_row():
+    out = subprocess.run([sys.executable, "-m", "matrix.cli.root", "parse", str(HOT)], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "" and "Traceback" not in out.stderr
