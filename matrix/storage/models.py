@@ -111,7 +111,7 @@ class Post(Base):
     item_type: Mapped[str] = mapped_column(String(16), default="post")  # post | repost | comment
     mid: Mapped[str | None] = mapped_column(String(32), nullable=True)
     bid: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # indexed by ix_posts_user_kind_created
     screen_name: Mapped[str] = mapped_column(String(128), default="")
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column()  # indexed by ix_posts_dash_created, whose first column it is (0010)
@@ -137,7 +137,11 @@ class Post(Base):
     # does not vouch for the time between a pinned post and the oldest other post it shows (matrix.casework.inspection)
     is_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_posts_dash_created", "created_at", "user_id", "sentiment_label"),)
+    __table_args__ = (
+        Index("ix_posts_dash_created", "created_at", "user_id", "sentiment_label"),
+        # an author's posts of one kind since a time (the case engine reads the members' own posts so, 0010)
+        Index("ix_posts_user_kind_created", "user_id", "item_type", "created_at"),
+    )
 
 
 class PolicyVersion(Base):
