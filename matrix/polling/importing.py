@@ -36,24 +36,23 @@ def collect_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[
     patterns, `**` too),
     each once, in order; and a 'path: why' line for each path that names nothing."""
     out: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     missing: list[str] = []
 
-    def add(p: Path) -> None:
-        key = p.resolve()
+    def add(p: Path | str, key: str | None = None) -> None:
+        key = key or os.path.realpath(p)
         if key not in seen:
             seen.add(key)
-            out.append(p)
+            out.append(Path(p))
 
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() not in _NOT_RESPONSES
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            found = _files_under(p)
             if not found:
                 missing.append(f"{raw}: the folder holds no files")
-            for f in found:
-                add(f)
+            for f, key in found:
+                add(f, key)
         elif p.is_file():
             add(p)
         elif _GLOB & set(raw):
@@ -65,6 +64,37 @@ def collect_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[
         else:
             missing.append(f"{raw}: no such file or folder")
     return out, missing
+
+
+def _files_under(folder: Path) -> list[tuple[str, str]]:
+    """(path, real path) of the files under FOLDER that may be responses, in the order of their relative paths'
+    parts (as sorted Paths would be), without hidden entries or symlinked folders (as `Path.rglob` walks).
+
+    One `scandir` per folder and one `realpath` per folder, not a `stat` and a `resolve` per file: an archive of
+    55,000 files took the storing process seconds before its first file."""
+    found: list[tuple[tuple[str, ...], str, str]] = []
+    stack: list[tuple[str, tuple[str, ...]]] = [(str(folder), ())]
+    while stack:
+        here, parts = stack.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError:
+            continue
+        real = os.path.realpath(here)
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                if e.is_dir():
+                    if not e.is_symlink():
+                        stack.append((e.path, (*parts, e.name)))
+                elif e.is_file() and os.path.splitext(e.name)[1].lower() not in _NOT_RESPONSES:
+                    key = os.path.realpath(e.path) if e.is_symlink() else os.path.join(real, e.name)
+                    found.append(((*parts, e.name), e.path, key))
+            except OSError:
+                continue
+    found.sort()
+    return [(path, key) for _, path, key in found]
 
 
 @dataclass

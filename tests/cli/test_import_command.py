@@ -128,3 +128,19 @@ def test_no_alerts_records_the_levels_of_an_old_archive_without_alerting(db_url,
     loud = run(other)
     assert loud["alerts_withheld"] is None
     assert levels_and_alerts(other)[0] == overdue and levels_and_alerts(other)[1] > 0
+
+
+def test_collecting_a_folder_skips_hidden_notes_and_links_and_names_each_file_once(tmp_path):
+    """What `wzmon import FOLDER` reads: response files at any depth, in path order; not hidden files or folders,
+    notes or pictures, nor symlinked folders; a file reached twice (a link to it, or named again) is read once."""
+    from matrix.polling.importing import collect_files
+
+    root = tmp_path / "saved"
+    for rel in ["a/b.json", "a/.cache/c.json", ".x.json", "a/notes.md", "z.html", "a/aa/y.json", "a-b/w.json"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("{}", encoding="utf-8")
+    (root / "linked").symlink_to(root / "a", target_is_directory=True)
+    (root / "same.json").symlink_to(root / "a" / "b.json")
+    files, missing = collect_files([str(root), str(root / "a" / "b.json"), str(root / "nothing-here")])
+    assert [f.relative_to(root).as_posix() for f in files] == ["a/aa/y.json", "a/b.json", "a-b/w.json", "z.html"]
+    assert missing == [f"{root / 'nothing-here'}: no such file or folder"]
