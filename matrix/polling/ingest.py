@@ -243,13 +243,6 @@ def split_source_key(source_key: str) -> tuple[str, str]:
     return kind, target
 
 
-@contextmanager
-def _withholding(scope: Any, withheld: list[int]) -> Iterator[Session]:
-    with scope as session:
-        session.info[WITHHOLD_ALERTS] = withheld
-        yield session
-
-
 class Ingestor:
     """Stores pages for the poller and the importer, scores what is new and keeps cases current."""
 
@@ -264,12 +257,13 @@ class Ingestor:
         self.alerts = True  # False: level events are recorded without alerts (`wzmon import --no-alerts`)
         self.withheld: list[int] = []  # the level events recorded without an alert, per batch
 
-    def _session(self) -> Any:
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
         """A transaction of this ingestor's (marked to withhold alerts when `alerts` is off)."""
-        scope = session_scope(self.engine)
-        if self.alerts:
-            return scope
-        return _withholding(scope, self.withheld)
+        with session_scope(self.engine) as session:
+            if not self.alerts:
+                session.info[WITHHOLD_ALERTS] = self.withheld
+            yield session
 
     def store_page(self, source_key: str, page: Any, cursor: dict | None = None, *,
                    now: datetime | None = None, guard: Callable[[Session], None] | None = None) -> StoreResult:

@@ -61,8 +61,9 @@ def _dialect(session: Session) -> str:
 
 def bulk_executemany(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Run STMT (an INSERT without RETURNING, or an UPDATE with bind parameters) once per row of ROWS, by the
-    driver's executemany on SQLite (compiled once, each value through the type's own bind processor, as the ORM
-    would) and by SQLAlchemy's executemany elsewhere."""
+    driver's executemany on SQLite (compiled once, each value that needs it through the type's own bind processor,
+    as the ORM would, UTC datetimes through `_sqlite_utc_text`, which writes the same text) and by SQLAlchemy's
+    executemany elsewhere."""
     if not rows:
         return
     if _dialect(session) != "sqlite":
@@ -91,10 +92,10 @@ def bulk_executemany(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]
 
 def _is_utc_datetime(compiled: Any, key: str) -> bool:
     bind = compiled.binds.get(key)
-    return bind is not None and isinstance(bind.type, UTCDateTime) and _SQLITE_DATETIME_DEFAULT(compiled.dialect)
+    return bind is not None and isinstance(bind.type, UTCDateTime) and _stores_default_datetime_text(compiled.dialect)
 
 
-def _SQLITE_DATETIME_DEFAULT(dialect: Any) -> bool:
+def _stores_default_datetime_text(dialect: Any) -> bool:
     """Whether the dialect stores datetimes in SQLAlchemy's default SQLite text form, the one
     `_sqlite_utc_text` writes."""
     impl = UTCDateTime().dialect_impl(dialect).impl_instance
