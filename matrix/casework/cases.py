@@ -25,7 +25,7 @@ from matrix.rules.workcal import _US_PER_DAY, CalendarError
 from matrix.storage import rollup
 from matrix.storage.bulkwrite import COPY_MIN, bulk_executemany, bulk_insert
 from matrix.storage.db import chunks
-from matrix.storage.models import Account, Case, CaseEvent, PolicyVersion, Post
+from matrix.storage.models import Account, Case, CaseEvent, PolicyVersion, Post, utc_text
 from matrix.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -937,7 +937,6 @@ _SWEEP_COLUMNS = ("id", "kind", "status", "account_uid", "opened_at", "forwarded
                   "policy_version", "provisional_dues", "pending_dues")
 _EPOCH_DAY = date(1970, 1, 1)
 _DUE_COLUMNS = ("forward_due", "first_response_due", "next_reply_due", "closure_due")
-_DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how UTCDateTime values are stored (SQLite text; PostgreSQL casts it)
 
 
 def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
@@ -959,7 +958,7 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
     off = cal.lus(datetime(1970, 1, 1, tzinfo=timezone.utc))  # local minus UTC, in µs
     epoch = datetime(1970, 1, 1)
     xn = cal.lus(now)
-    now_db = now.replace(tzinfo=None).strftime(_DB_TIME)
+    now_db = utc_text(now)
 
     parsed: dict[Any, int] = {}
     shown: dict[int, str] = {}
@@ -978,7 +977,7 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
             return None
         v = shown.get(x)
         if v is None:
-            v = shown[x] = (epoch + timedelta(microseconds=x - off)).strftime(_DB_TIME)
+            v = shown[x] = utc_text(epoch + timedelta(microseconds=x - off))
         return v
 
     def iso(x: int | None) -> str:  # local µs -> JSON string of its ISO time (or null)

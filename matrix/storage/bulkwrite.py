@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from datetime import timezone
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -31,7 +30,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from matrix.storage.models import UTCDateTime
+from matrix.storage.models import UTCDateTime, utc_text
 from matrix.timeutil import as_utc
 
 __all__ = ["COPY_MIN", "hold_write_lock", "bulk_insert", "bulk_executemany", "copy_rows", "copy_insert_new", "next_ids", "is_postgresql"]
@@ -62,7 +61,7 @@ def _dialect(session: Session) -> str:
 def bulk_executemany(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Run STMT (an INSERT without RETURNING, or an UPDATE with bind parameters) once per row of ROWS, by the
     driver's executemany on SQLite (compiled once, each value that needs it through the type's own bind processor,
-    as the ORM would, UTC datetimes through `_sqlite_utc_text`, which writes the same text) and by SQLAlchemy's
+    as the ORM would, UTC datetimes through `utc_text`, which writes the same text) and by SQLAlchemy's
     executemany elsewhere."""
     if not rows:
         return
@@ -75,7 +74,7 @@ def bulk_executemany(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]
     compiled = stmt.compile(dialect=session.get_bind().dialect, column_keys=list(rows[0]))
     procs = compiled._bind_processors
     order = compiled.positiontup
-    conv = [(i, _sqlite_utc_text if _is_utc_datetime(compiled, k) else procs.get(k)) for i, k in enumerate(order)]
+    conv = [(i, utc_text if _is_utc_datetime(compiled, k) else procs.get(k)) for i, k in enumerate(order)]
     conv = [(i, f) for i, f in conv if f is not None]  # most columns bind as they are: touch only the others
     get = itemgetter(*order)
     params: list[Any] = []
@@ -97,20 +96,12 @@ def _is_utc_datetime(compiled: Any, key: str) -> bool:
 
 def _stores_default_datetime_text(dialect: Any) -> bool:
     """Whether the dialect stores datetimes in SQLAlchemy's default SQLite text form, the one
-    `_sqlite_utc_text` writes."""
+    `utc_text` writes."""
     impl = UTCDateTime().dialect_impl(dialect).impl_instance
     return getattr(impl, "_storage_format", None) == _SQLITE_DATETIME_FORMAT
 
 
 _SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d")
-
-
-def _sqlite_utc_text(value: Any) -> str:
-    """What UTCDateTime then SQLite's DATETIME would bind (UTC, naive, `YYYY-MM-DD HH:MM:SS.ffffff`), in one step:
-    on an archive import the two type layers cost more per row than SQLite's insert of the value."""
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
 
 
 def hold_write_lock(session: Session, table: Table) -> None:
