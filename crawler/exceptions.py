@@ -1,7 +1,8 @@
 """Typed errors for everything Weibo can answer instead of data.
 
 The poller decides what to do from the type alone: `BlockedError` cools the whole site down,
-`LoginRequiredError` needs a person (new cookie or captcha), `EmptyError` is a normal end,
+`LoginRequiredError` needs a person (new cookie or captcha), `NoRouteError` leaves one source waiting for a
+cookie of ours, `EmptyError` is a normal end,
 `MalformedError` / `TransportError` are per-source failures worth retrying later.
 Messages never contain the cookie: we only ever put URLs and short body excerpts in them.
 """
@@ -44,6 +45,14 @@ class LoginRequiredError(WeiboError):
     """`ok: -100`, a redirect to passport.weibo.com, or a captcha page: a person must renew the cookie."""
 
     state = "login_required"
+
+
+class NoRouteError(WeiboError):
+    """Every door to one source is closed to us for a reason of ours (s.weibo.com search or a member's own feed
+    wants a login cookie we do not have in use), while the site itself is not refusing: that source waits and
+    the others are read on. Not site-wide."""
+
+    state = "no_route"
 
 
 class EmptyError(WeiboError):

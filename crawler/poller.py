@@ -24,8 +24,15 @@ import schedule
 from crawler.clock import now_utc
 from crawler.budget import Backoff, RequestBudget
 from crawler.constants import SHANGHAI
-from crawler.exceptions import BlockedError, EmptyError, LoginRequiredError, MalformedError, WeiboError
-from crawler.routes import FEED, WHAT_TO_DO, Closure, RouteBook, cursor_for
+from crawler.exceptions import (
+    BlockedError,
+    EmptyError,
+    LoginRequiredError,
+    MalformedError,
+    NoRouteError,
+    WeiboError,
+)
+from crawler.routes import FEED, SEARCH, WHAT_TO_DO, Closure, RouteBook, cursor_for
 from crawler.store import RATE_HALF_LIFE_HOURS, HealthEvent, PollStore, SourceState
 from crawler.types import Page
 
@@ -357,6 +364,7 @@ class PollReport:
     routes: dict[str, str] = field(default_factory=dict)  # source key -> route that read it (crawler.routes)
     links_checked: int = 0  # links in members' posts checked in this pass (crawler.linkcheck)
     parse_warnings: dict[str, int] = field(default_factory=dict)  # source -> items its pages had that were unreadable
+    waiting: list[str] = field(default_factory=list)  # sources with every route closed and none due a probe
 
 
 SITE_WIDE = (BlockedError, LoginRequiredError)
@@ -365,12 +373,14 @@ _DNS = ("name or service not known", "temporary failure in name resolution", "no
 
 
 def error_cause(exc: Exception) -> str:
-    """What kind of trouble an error is, in words an operator acts on: blocked, login wanted, DNS, refused,
-    timeout, network, malformed, empty."""
+    """What kind of trouble an error is, in words an operator acts on: blocked, login wanted, no route, DNS,
+    refused, timeout, network, malformed, empty."""
     if isinstance(exc, BlockedError):
         return "blocked"
     if isinstance(exc, LoginRequiredError):
         return "login wanted"
+    if isinstance(exc, NoRouteError):
+        return "no route"
     if isinstance(exc, MalformedError):
         return "malformed"
     if isinstance(exc, EmptyError):
@@ -444,22 +454,32 @@ class Poller:
         creds = getattr(self.client, "credentials", None)
         return bool(source.uid) and creds is not None and creds.member_cookie(source.uid) is not None
 
+    def open_routes(self, source: SourceState, now: datetime) -> list[str]:
+        """The routes `source` may be read through now: open ones, or closed ones due a probe (crawler.routes)."""
+        return [r for r in self.routes.candidates(source.kind, now) if r != FEED or self._feed_open(source)]
+
     def poll_source(self, source: SourceState, report: PollReport | None = None) -> int:
         """Read one source page by page, committing each; returns new items. When a route refuses, the same
-        source is read through the next open route (crawler.routes); a refusal of every route propagates."""
+        source is read through the next open route (crawler.routes); a refusal of every route propagates. A refusal
+        that speaks of our cookies (s.weibo.com's login wall, a member's own feed) is not the site's: if it is all
+        that stood in the way, the refusing doors close and the source waits (`NoRouteError`), the others go on."""
         report = report or PollReport(self._now())
         progress = {"new": 0, "cursor": source.cursor or None}
         refused: list[tuple[str, WeiboError]] = []
-        feed_refused: WeiboError | None = None
-        for route in self.routes.candidates(source.kind, self._now()):
-            if route == FEED and not self._feed_open(source):
-                continue
+        ours: WeiboError | None = None  # a refusal that speaks of our cookies, not of the site (see below)
+        for route in self.open_routes(source, self._now()):
             try:
                 self._read(source, route, progress, report)
             except SITE_WIDE as exc:
                 if route == FEED:  # one member's cookie, not a door: the pool took it out of use
                     log.warning("the own mention feed of %s refused (%s); its cookie is out of use", source.key, exc)
-                    feed_refused = exc
+                    ours = exc
+                    continue
+                if route == SEARCH and isinstance(exc, LoginRequiredError):
+                    # s.weibo.com always wants a login: its wall speaks of our cookie (none in use, or the one sent
+                    # is now out of use), not of the site; that door closes (probed later) and the others go on
+                    self._route_refused(route, exc, source.key)
+                    ours = exc
                     continue
                 refused.append((route, exc))
                 continue
@@ -470,13 +490,16 @@ class Poller:
                 self._route_reopened(ended)
             report.routes[source.key] = route
             return progress["new"]
-        for route, exc in refused:  # every route refused: the site is refusing us, not one door
-            if route in self.routes.closed:  # a failed probe: wait longer before the next
-                self.routes.refused(route, error_cause(exc), str(exc)[:500], self._now())
-        if refused:
+        if refused and ours is None:  # every route refused: the site is refusing us, not one door
+            for route, exc in refused:
+                if route in self.routes.closed:  # a failed probe: wait longer before the next
+                    self.routes.refused(route, error_cause(exc), str(exc)[:500], self._now())
             raise refused[-1][1]
-        if feed_refused is not None:
-            raise feed_refused
+        if ours is not None:  # no door open to us for this source: it waits, the others are read on
+            for closed, exc in refused:  # a door that did refuse is closed as a door, not as the site
+                self._route_refused(closed, exc, source.key)
+            raise NoRouteError(f"{source.key}: no route open to us ({ours})", url=ours.url, status=ours.status,
+                               raw=ours.raw)
         return progress["new"]
 
     def _read(self, source: SourceState, route: str, progress: dict, report: PollReport) -> None:
@@ -536,6 +559,9 @@ class Poller:
         for source in self.scheduler.order(sources, now):
             if self.client.requests - start_requests >= limit:
                 break
+            if not self.open_routes(source, now):  # its doors are closed (one health event each): no request,
+                report.waiting.append(source.key)  # no failure of its own, read as soon as a door opens
+                continue
             before = self.client.requests
             try:
                 report.new_items += self.poll_source(source, report)

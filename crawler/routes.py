@@ -22,6 +22,7 @@ from crawler.cursors import RESUME_KEYS
 
 ROUTES = ("mobile", "pc", "search", "feed")
 FEED = "feed"
+SEARCH = "search"
 PREFERENCE: dict[str, tuple[str, ...]] = {
     "timeline": ("mobile", "pc"),
     "comments": ("mobile", "pc"),

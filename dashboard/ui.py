@@ -23,7 +23,7 @@ LEVEL_ZH = {"": "", "warning": "预警", "overdue": "超期", "催办": "催办"
 SOURCE_ZH = {"case": "案件原帖", "comment": "评论/转发"}
 HEALTH_ZH = {
     "ok": "正常", "blocked": "被限制", "login_required": "需要登录", "empty": "空结果", "malformed": "格式异常",
-    "transport": "网络错误", "parse_warning": "解析警告", "": "",
+    "transport": "网络错误", "parse_warning": "解析警告", "no_route": "无可用通道", "": "",
 }
 COLUMNS_ZH = {
     "case_id": "案件", "account_uid": "账号UID", "screen_name": "账号", "account_name": "单位", "name": "单位",

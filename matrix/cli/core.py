@@ -381,6 +381,8 @@ _CAUSE_HINT = {
     "refused": "nothing answers at that address",
     "timeout": "the site did not answer in time",
     "login wanted": "renew the cookie (WZMON_WEIBO_COOKIE_FILE)",
+    "no route": "its other routes are closed for now and s.weibo.com search wants a login cookie: add one "
+                "(WZMON_WEIBO_COOKIE_FILE, see wzmon cookies)",
     "blocked": "Weibo refuses requests for now; the poller cools down",
     "malformed": "an answer the parser does not understand (kept in raw_responses)",
 }
@@ -398,12 +400,16 @@ def poll_summary(report, cases_touched: int, base: str | None) -> dict:  # noqa:
     tried = len(report.polled) + len(report.errors)
     lines = [f"Polled {len(report.polled)} of {tried} sources: {report.pages} pages, {report.requests} requests, "
              f"{report.new_items} new items, {cases_touched} cases touched."]
-    if not tried:
+    waiting = getattr(report, "waiting", None) or []
+    if not tried and not waiting:
         lines = ["No sources to poll: import a roster first (wzmon accounts import roster.csv)."]
     for cause, keys in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         example = report.errors[keys[0]]
         hint = _CAUSE_HINT.get(cause, "")
         lines.append(f"  {cause}: {len(keys)} source(s), e.g. {keys[0]}: {example[:160]}" + (f" ({hint})" if hint else ""))
+    if waiting:
+        lines.append(f"  waiting: {len(waiting)} source(s) whose routes are all closed for now, e.g. {waiting[0]} "
+                     "(no request sent; `wzmon status` shows the closed routes and what to do)")
     warned = getattr(report, "parse_warnings", None) or {}
     if warned:
         worst = max(warned, key=lambda k: warned[k])
@@ -420,7 +426,8 @@ def poll_summary(report, cases_touched: int, base: str | None) -> dict:  # noqa:
     return {"sources_polled": len(report.polled), "sources_failed": len(report.errors), "pages": report.pages,
             "requests": report.requests, "new_items": report.new_items, "cases_touched": cases_touched,
             "errors": {cause: {"sources": len(keys), "example": report.errors[keys[0]]} for cause, keys in groups.items()},
-            "stopped": report.stopped, "unreachable": unreachable, "parse_warnings": dict(warned), "lines": lines}
+            "stopped": report.stopped, "unreachable": unreachable, "parse_warnings": dict(warned),
+            "sources_waiting": len(waiting), "lines": lines}
 
 
 @click.command("run")

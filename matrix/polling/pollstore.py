@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from crawler.budget import DEFAULT_POLICIES, Backoff, BackoffPolicy
 from crawler.poller import Poller, PollReport
+from crawler.routes import RouteBook
 from crawler.store import HealthEvent, SourceState
 from matrix.polling.ingest import Ingestor
 from matrix.polling.leases import (
@@ -305,6 +306,9 @@ class LeasedPoller(Poller):
                  backoff_scale: float = 1.0, **kwargs: Any) -> None:
         if backoff_scale != 1.0 and "backoff" not in kwargs:
             kwargs["backoff"] = Backoff(scaled_policies(backoff_scale))
+        if backoff_scale != 1.0 and "routes" not in kwargs:  # a closed route's probe is a cool-down too
+            book = RouteBook()
+            kwargs["routes"] = RouteBook(book.probe_after * backoff_scale, book.probe_max * backoff_scale)
         super().__init__(client, store, budget, **kwargs)
         self.store: LeasedPollStore = store
         self.leases = store.leases

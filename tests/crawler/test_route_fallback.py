@@ -67,3 +67,27 @@ def test_cursor_resume_point_is_dropped_on_a_change_of_route() -> None:
     assert cursor_for(c, "pc") == {"last_created_at": "2024-06-14T10:00:00+08:00", "seen": {"1": "x"},
                                    "route": "mobile"}
     assert cursor_for({"page": 3}, "search") == {}  # stored before routes existed: it was m.weibo.cn's
+
+
+def test_no_login_cookie_closes_search_only_and_the_rest_is_read_on(fake_weibo_factory) -> None:
+    """An office polling without a login cookie while m.weibo.cn refuses: s.weibo.com search answers its login wall
+    (it always wants one). That says nothing of the site: search alone closes, the mention sources wait with cause
+    "no route", and the timelines are read through weibo.com/ajax in the same pass, with no site-wide cool-down."""
+    server = fake_weibo_factory(refuse=("mobile",))  # the fake's s.weibo.com wants a login; no cookie here
+    poller, store, client, clock = setup(server)
+    report = poller.poll_once(max_requests=200)
+    sc = server.scenario
+    assert report.stopped is None
+    assert poller.budget.paused_until <= clock.time()  # nothing paused the crawler
+    assert {f"timeline:{m.uid}" for m in sc.accounts} <= set(report.polled)
+    assert {report.routes[f"timeline:{m.uid}"] for m in sc.accounts} == {"pc"}
+    mentions = {f"mentions:{m.screen_name}" for m in sc.accounts}
+    # the first mention source tried finds every door closed to it ("no route"); the rest wait without a request
+    assert len(report.errors) == 1 and set(report.causes.values()) == {"no route"}
+    assert set(report.errors) | set(report.waiting) == mentions and not set(report.polled) & mentions
+    assert server.stats["requests"].get("search_html", 0) == 1  # one login wall closed the door for every source
+    closed = route_events(store, "search")
+    assert [h.state for h in closed] == ["route_closed"] and "login" in closed[0].message
+    assert all(h.state not in ("blocked", "login_required") for h in store.health)
+    poller.poll_once(max_requests=200)  # inside the search route's back-off: not asked again
+    assert server.stats["requests"].get("search_html", 0) == 1
