@@ -15,6 +15,11 @@ class Sentiment:
     score: float
     confidence: float
 
+    def __reduce__(self) -> tuple:
+        # a verdict crosses processes by the thousand (wzmon import scores in a second process): rebuilt from its
+        # three values, not through the slots dataclass's generic state, which looks up its fields for each one
+        return (Sentiment, (self.label, self.score, self.confidence))
+
 
 class SentimentError(Exception):
     """Base class for errors a user of the sentiment package can act on."""

@@ -9,6 +9,7 @@ Breaches are never back-dated: a level event is stamped when it is observed, wit
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -875,14 +876,17 @@ _EVALUATED = ("account_uid", "status", "forwarded_at", "first_response_at", "fir
               "closure_clock_at", "forward_due", "first_response_due", "next_reply_due", "closure_due",
               "provisional_dues", "pending_dues", "overdue", "overdue_since", "policy_version", "evaluated_at",
               "overdue_level", "overdue_deadline")
-_UPDATE_EVALUATED: Any = None
+# the evaluated columns some index of cases holds (models: Case and migrations)
+_INDEXED = frozenset(k for k in _EVALUATED if any(k in ix.columns for ix in Case.__table__.indexes))
 
 
 def _write_cases(session: Session, cases: Sequence[Case]) -> None:
-    """Write what evaluation changed on CASES in one executemany UPDATE (the ORM would send one statement per
-    shape of change), then tell the session those values are stored, so its flush does not send them again."""
-    global _UPDATE_EVALUATED
-    changed = []
+    """Write what evaluation changed on CASES in executemany UPDATEs (the ORM would send one statement per
+    shape of change), then tell the session those values are stored, so its flush does not send them again.
+
+    Two shapes: with the indexed columns, for the cases where one of them changed, and without them for the rest
+    (most: a deadline or the evaluation time moved), since SQLite rewrites the index entries of every column set."""
+    changed: list[tuple[Case, bool]] = []
     for c in cases:
         state = inspect(c)
         if not (state.persistent and state.modified):
@@ -890,26 +894,33 @@ def _write_cases(session: Session, cases: Sequence[Case]) -> None:
         # the values the session holds as stored, for the attributes set since (cheaper than attribute history)
         before = state.committed_state
         touched = [k for k in _EVALUATED if k in before]
-        if any(before[k] != state.dict.get(k) for k in touched):
-            changed.append(c)
+        moved = [k for k in touched if before[k] != state.dict.get(k)]
+        if moved:
+            changed.append((c, any(k in _INDEXED for k in moved)))
         else:  # set to what they were: nothing to write, and nothing for the session to write either
             for k in touched:
                 set_committed_value(c, k, state.dict.get(k))
     if not changed:
         return
-    if _UPDATE_EVALUATED is None:
-        t = Case.__table__
-        _UPDATE_EVALUATED = t.update().where(t.c.id == bindparam("_id")).values(
-            {k: bindparam(k) for k in (*_EVALUATED, "updated_at")})
     stamp = utcnow()
-    rows = []
-    for c in changed:
+    rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for c, indexed in changed:
         row = {k: getattr(c, k) for k in _EVALUATED}
-        rows.append({**row, "updated_at": stamp, "_id": c.id})
         for k, v in row.items():
             set_committed_value(c, k, v)
         set_committed_value(c, "updated_at", stamp)
-    bulk_executemany(session, _UPDATE_EVALUATED, rows)
+        if not indexed:
+            row = {k: v for k, v in row.items() if k not in _INDEXED}
+        rows[indexed].append({**row, "updated_at": stamp, "_id": c.id})
+    for indexed, some in rows.items():
+        bulk_executemany(session, _update_evaluated(indexed), some)
+
+
+@functools.cache
+def _update_evaluated(indexed: bool) -> Any:
+    t = Case.__table__
+    keys = [k for k in _EVALUATED if indexed or k not in _INDEXED]
+    return t.update().where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in (*keys, "updated_at")})
 
 
 def _evaluate_one(session: Session, case: Case, policy: Any, roster: Roster, threads: Threads, now: datetime,
