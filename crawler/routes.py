@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from crawler.cursors import RESUME_KEYS
 
 ROUTES = ("mobile", "pc", "search", "feed")
+PROBE_AFTER = 600.0  # seconds before a closed route is probed again, doubling with each refusal in a row
+PROBE_MAX = 6 * 3600.0
 FEED = "feed"
 SEARCH = "search"
 PREFERENCE: dict[str, tuple[str, ...]] = {
@@ -53,7 +55,7 @@ class Closure:
 class RouteBook:
     """The open/closed state of each route and the next probe of the closed ones."""
 
-    def __init__(self, probe_after: float = 600.0, probe_max: float = 6 * 3600.0) -> None:
+    def __init__(self, probe_after: float = PROBE_AFTER, probe_max: float = PROBE_MAX) -> None:
         self.probe_after = probe_after
         self.probe_max = probe_max
         self.closed: dict[str, Closure] = {}

@@ -381,8 +381,8 @@ _CAUSE_HINT = {
     "refused": "nothing answers at that address",
     "timeout": "the site did not answer in time",
     "login wanted": "renew the cookie (WZMON_WEIBO_COOKIE_FILE)",
-    "no route": "its other routes are closed for now and s.weibo.com search wants a login cookie: add one "
-                "(WZMON_WEIBO_COOKIE_FILE, see wzmon cookies)",
+    "no route": "its other routes are closed for now and the one left (s.weibo.com search, or a member's own "
+                "feed) wants a login cookie not in use: add one (WZMON_WEIBO_COOKIE_FILE, see wzmon cookies)",
     "blocked": "Weibo refuses requests for now; the poller cools down",
     "malformed": "an answer the parser does not understand (kept in raw_responses)",
 }

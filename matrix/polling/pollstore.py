@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from crawler.budget import DEFAULT_POLICIES, Backoff, BackoffPolicy
 from crawler.poller import Poller, PollReport
-from crawler.routes import RouteBook
+from crawler.routes import PROBE_AFTER, PROBE_MAX, RouteBook
 from crawler.store import HealthEvent, SourceState
 from matrix.polling.ingest import Ingestor
 from matrix.polling.leases import (
@@ -307,8 +307,7 @@ class LeasedPoller(Poller):
         if backoff_scale != 1.0 and "backoff" not in kwargs:
             kwargs["backoff"] = Backoff(scaled_policies(backoff_scale))
         if backoff_scale != 1.0 and "routes" not in kwargs:  # a closed route's probe is a cool-down too
-            book = RouteBook()
-            kwargs["routes"] = RouteBook(book.probe_after * backoff_scale, book.probe_max * backoff_scale)
+            kwargs["routes"] = RouteBook(PROBE_AFTER * backoff_scale, PROBE_MAX * backoff_scale)
         super().__init__(client, store, budget, **kwargs)
         self.store: LeasedPollStore = store
         self.leases = store.leases
