@@ -230,7 +230,10 @@ def _insert_cases(session: Session, specs: Sequence[tuple[dict[str, Any], Post, 
     t = Case.__table__
     rows = [row for row, _, _ in specs]
     if len(rows) >= COPY_MIN and session.get_bind().dialect.name in ("postgresql", "sqlite"):
-        ids = bulk_insert(session, t, rows, ids=True)  # on SQLite after the batch's posts: the write lock is held
+        # on SQLite after the batch's posts (the write lock is held), their days marked once
+        with rollup.trigger_set_aside(session.connection(), "rollup_cases_ins",
+                                      rollup.utc_days(r["opened_at"] for r in rows), len(rows)):
+            ids = bulk_insert(session, t, rows, ids=True)
     else:
         ids = session.connection().execute(t.insert().returning(t.c.id, sort_by_parameter_order=True),
                                            rows).scalars().all()
@@ -878,6 +881,7 @@ _EVALUATED = ("account_uid", "status", "forwarded_at", "first_response_at", "fir
               "overdue_level", "overdue_deadline")
 # the evaluated columns some index of cases holds (models: Case and migrations)
 _INDEXED = frozenset(k for k in _EVALUATED if any(k in ix.columns for ix in Case.__table__.indexes))
+_COUNTED = frozenset(_EVALUATED) & frozenset(rollup.CASE_COLUMNS)  # the evaluated columns the rollup reads
 
 
 def _write_cases(session: Session, cases: Sequence[Case]) -> None:
@@ -887,6 +891,7 @@ def _write_cases(session: Session, cases: Sequence[Case]) -> None:
     Two shapes: with the indexed columns, for the cases where one of them changed, and without them for the rest
     (most: a deadline or the evaluation time moved), since SQLite rewrites the index entries of every column set."""
     changed: list[tuple[Case, bool]] = []
+    counted: list[Any] = []  # when the cases whose rollup figures moved were opened (the days their trigger marks)
     for c in cases:
         state = inspect(c)
         if not (state.persistent and state.modified):
@@ -897,6 +902,8 @@ def _write_cases(session: Session, cases: Sequence[Case]) -> None:
         moved = [k for k in touched if before[k] != state.dict.get(k)]
         if moved:
             changed.append((c, any(k in _INDEXED for k in moved)))
+            if any(k in _COUNTED for k in moved):
+                counted.append(c.opened_at)
         else:  # set to what they were: nothing to write, and nothing for the session to write either
             for k in touched:
                 set_committed_value(c, k, state.dict.get(k))
@@ -912,8 +919,9 @@ def _write_cases(session: Session, cases: Sequence[Case]) -> None:
         if not indexed:
             row = {k: v for k, v in row.items() if k not in _INDEXED}
         rows[indexed].append({**row, "updated_at": stamp, "_id": c.id})
-    for indexed, some in rows.items():
-        bulk_executemany(session, _update_evaluated(indexed), some)
+    with rollup.trigger_set_aside(session.connection(), "rollup_cases_upd", rollup.utc_days(counted), len(changed)):
+        for indexed, some in rows.items():
+            bulk_executemany(session, _update_evaluated(indexed), some)
 
 
 @functools.cache
@@ -1056,7 +1064,7 @@ def sweep(session: Session, policy: Any, now: datetime, *, record: bool = False,
                            reason or f"policy {version or '-'} -> {policy.version}",
                            f'{{"before": {before}, "after": {after}}}', policy.version))
     days = [_EPOCH_DAY + timedelta(days=d) for d in opened_days]
-    with rollup.bulk_case_update(session.connection(), days, len(updates)):
+    with rollup.trigger_set_aside(session.connection(), "rollup_cases_upd", days, len(updates)):
         _executemany(session, "UPDATE cases SET forward_due = ?, first_response_due = ?, next_reply_due = ?, "
                      "closure_due = ?, overdue_level = ?, overdue = ?, overdue_deadline = ?, overdue_since = ?, "
                      "policy_version = ?, evaluated_at = ?, provisional_dues = ?, pending_dues = ? WHERE id = ?",

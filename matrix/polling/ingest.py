@@ -147,7 +147,10 @@ def insert_items(session: Session, items: Sequence[tuple[Any, int | None]], scor
         hold_write_lock(session, Post.__table__)
         known = known_ids(session, [SimpleNamespace(id=r["id"]) for r in fresh])
         inserted = {r["id"] for r in fresh} - known
-        bulk_executemany(session, _insert_ignore_sqlite(), [r for r in fresh if r["id"] in inserted])
+        rows = [r for r in fresh if r["id"] in inserted]
+        with rollup.trigger_set_aside(session.connection(), "rollup_posts_ins",
+                                      rollup.utc_days(r["created_at"] for r in rows), len(rows)):
+            bulk_executemany(session, _insert_ignore_sqlite(), rows)
     else:
         inserted = set(session.connection().execute(_insert_returning(name), fresh).scalars())
     return [r for r in fresh if r["id"] in inserted]
