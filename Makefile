@@ -37,13 +37,18 @@ postgres:
 	  && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start && sleep 2; } \
 	  || { echo "PostgreSQL is not running on 127.0.0.1:5432 (set WZMON_TEST_BACKENDS=sqlite to skip it)"; exit 1; }
 
+# On every core (at most TEST_JOBS), a test file per worker at a time: each test has its own database and ports.
+# TEST_JOBS=0 runs in this process, one test after another.
+TEST_JOBS ?= 4
+PYTEST := $(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_JOBS)),,-n auto --maxprocesses $(TEST_JOBS) --dist loadfile)
+
 test: $(TDEPS) browser postgres
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: $(TDEPS)
 	$(BIN)/lint-imports
-	WZMON_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q -m "not browser"
+	WZMON_TEST_BACKENDS=sqlite $(PYTEST) -m "not browser"
 
 # Rewrite README's generated parts (--help texts, example files) from the real commands; `make test` checks them.
 cog: $(TDEPS)
