@@ -239,7 +239,9 @@ def calendar_banner() -> None:
     """A banner (总览, 采集状态) from 60 days before the official holiday calendar ends, naming the fix."""
     state = data.q("calendar_state", account_uids=scope())
     if state.get("warning"):
-        st.warning(f"工作日历即将用尽：{md_escape(state['warning'])}", icon=":material/calendar_month:")
+        ran_out = (state.get("days_left") or 0) < 0
+        st.warning(f"{'工作日历已用尽' if ran_out else '工作日历即将用尽'}：{md_escape(state['warning'])}",
+                   icon=":material/calendar_month:")
     if state.get("pending"):
         st.error(f"{state['pending']:,} 件在办案件有时限无法计算（时限待定），请导入放假通知：wzmon calendar import notice.txt",
                  icon=":material/event_busy:")

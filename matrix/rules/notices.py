@@ -265,8 +265,10 @@ def calendar_outlook(policy, now=None) -> dict:  # noqa: ANN001 - Policy
     out = {"last_official_year": last, "days_left": days_left, "warning": ""}
     if days_left <= 60:
         nxt = last + 1
+        when = (f"ends on {end} ({days_left} day(s) from now)" if days_left > 0 else f"ends today ({end})"
+                if days_left == 0 else f"ended on {end} ({-days_left} day(s) ago)")
         out["warning"] = (
-            f"the official holiday calendar ends on {end} ({max(days_left, 0)} days from now): deadlines in {nxt} "
+            f"the official holiday calendar {when}: deadlines in {nxt} "
             f"are provisional (weekends and statutory holidays only, no 调休) until its notice is imported with "
             f"`wzmon calendar import notice-{nxt}.txt`")
     return out

@@ -215,3 +215,24 @@ def test_office_reassign_moves_case_out_of_member_view(board_env) -> None:
     edu = run(app("edu"))
     goto(edu, "case", case=str(seeded.a_secret_case))
     assert A_SECRET in everything_shown(edu)
+
+
+@pytest.mark.parametrize("now, banner, says", [
+    ("2026-12-22T10:00", "工作日历即将用尽", "ends on 2026-12-31 (9 day(s) from now)"),
+    ("2027-01-04T09:30", "工作日历已用尽", "ended on 2026-12-31 (4 day(s) ago)"),
+])
+def test_calendar_banner_before_and_after_the_official_calendar_ends(board_env, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     now: str, banner: str, says: str) -> None:
+    """No notice for 2027 imported: before the year's end the board says the calendar runs out soon, after it
+    that it has run out (not that it ends "0 days from now"), and both name the command that fixes it."""
+    import streamlit as st
+
+    monkeypatch.setenv("WZMON_NOW", now)
+    monkeypatch.setenv("WZMON_CALENDAR", str(tmp_path / "calendar.toml"))
+    st.cache_data.clear()
+    at = run(app("office"))
+    shown = [e.value.replace("\\", "") for e in at.warning if "工作日历" in e.value]  # as rendered: unescaped
+    assert len(shown) == 1, [e.value for e in at.warning]
+    assert shown[0].startswith(banner + "：") and says in shown[0]
+    assert "wzmon calendar import notice-2027.txt" in shown[0]

@@ -294,3 +294,22 @@ def test_status_names_deadlines_the_calendar_cannot_count(db_url, tmp_path):
     assert "时限待定" in bad.stdout and "no working calendar for 2100" in bad.stdout
     cases = wzmon("--db", db_url, "cases", "--format", "csv", env=env, cwd=tmp_path)
     assert "时限待定 closure: no working calendar for 2100" in cases.stdout
+
+
+@pytest.mark.parametrize("now, says", [
+    (datetime(2026, 10, 31, 9, 0, tzinfo=SH), None),  # 61 days before the end: nothing to say yet
+    (datetime(2026, 12, 22, 10, 0, tzinfo=SH), "ends on 2026-12-31 (9 day(s) from now)"),
+    (datetime(2026, 12, 31, 23, 30, tzinfo=SH), "ends today (2026-12-31)"),
+    (datetime(2027, 1, 4, 9, 30, tzinfo=SH), "ended on 2026-12-31 (4 day(s) ago)"),  # not "0 days from now"
+])
+def test_the_calendar_warning_reads_right_on_both_sides_of_the_year_boundary(tmp_path, now, says):
+    from matrix.rules.notices import calendar_outlook
+    from matrix.rules.policy import load_policy
+
+    outlook = calendar_outlook(load_policy(None, calendar_file=tmp_path / "calendar.toml"), now)
+    assert outlook["last_official_year"] == 2026
+    if says is None:
+        assert outlook["warning"] == ""
+        return
+    assert f"the official holiday calendar {says}: deadlines in 2027 are provisional" in outlook["warning"]
+    assert "`wzmon calendar import notice-2027.txt`" in outlook["warning"]
